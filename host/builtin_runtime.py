@@ -1,0 +1,159 @@
+"""Runtime "builtin": WASI preview 1 (and WasmEdge sockets) implemented here.
+
+Unlike wasmtime's own WASI this host owns the fd table, so sockets, hTLS and
+the directory sandbox are all under its control.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Callable
+
+import wasmtime
+
+from host import signatures
+from host.cli import RunRequest
+from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
+from host.guest_memory import GuestMemory
+from host.linking import HostLinker
+from host.messages import first_line
+from host.modcache import load_module
+from host.polling import PollCalls
+from host.wasi_abi import ENOSYS
+from host.wasi_files import FileCalls
+from host.wasi_process import ProcessCalls
+from host.wasi_sockets import SocketCalls
+
+WASI_MODULE = "wasi_snapshot_preview1"
+SOCKET_EXTENSIONS_WITH_WASMEDGE = ("auto", "wasmedgev1", "wasmedgev2")
+EXIT_HOST_ERROR = 2
+EXIT_TRAP = 134
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+_PREVIEW1_SOCKET_FUNCTIONS = ("sock_accept", "sock_recv", "sock_send", "sock_shutdown")
+_PREVIEW1_PREFIXES = ("args", "environ", "clock", "random", "proc", "sched", "fd", "path", "poll")
+
+HostFunctions = dict[str, dict[int, Callable[..., int]]]
+
+
+def _parameter_count(function: Callable[..., int]) -> int:
+    return function.__code__.co_argcount - 1  # bound methods: without self
+
+
+def _unsupported(*_args: int) -> int:
+    return ENOSYS
+
+
+class GuestSetupError(Exception):
+    """The module cannot be started; the message is the one-line reason."""
+
+
+class BuiltinHost:
+    """Everything one guest instance sees: its memory, fds and host functions."""
+
+    def __init__(self, request: RunRequest) -> None:
+        self.request = request
+        self.memory = GuestMemory()
+        self.table = FdTable()
+        self.functions = self._collect_functions()
+
+    def _collect_functions(self) -> HostFunctions:
+        request = self.request
+        groups = (
+            FileCalls(self.memory, self.table),
+            ProcessCalls(self.memory, [request.module.name, *request.args], request.env),
+            PollCalls(self.memory, self.table),
+        )
+        functions: HostFunctions = {}
+        for group in groups:
+            for name in dir(group):
+                if name.split("_", 1)[0] in _PREVIEW1_PREFIXES:
+                    method = getattr(group, name)
+                    functions[name] = {_parameter_count(method): method}
+        sockets = SocketCalls(self.memory, self.table, request.ca_file)
+        for name in _PREVIEW1_SOCKET_FUNCTIONS:
+            method = getattr(sockets, name)
+            functions[name] = {_parameter_count(method): method}
+        for name, by_arity in sockets.variants().items():
+            if request.sockets in SOCKET_EXTENSIONS_WITH_WASMEDGE:
+                functions[name] = by_arity
+            else:
+                # Present but failing, like the wasmtime runtime: the guest starts
+                # and only networking reports ENOSYS.
+                functions[name] = {arity: _unsupported for arity in by_arity}
+        return functions
+
+    def open_descriptors(self) -> None:
+        for host_fd in (0, 1, 2):
+            self.table.add(stdio_descriptor(host_fd))
+        for grant in self.request.grants:
+            try:
+                self.table.add(preopen_descriptor(str(grant.host_path), grant.guest_path))
+            except OSError as error:
+                raise GuestSetupError(f"cannot open {grant.host_path}: {error.strerror}") from None
+
+    def link(self, engine: wasmtime.Engine, module: wasmtime.Module
+             ) -> tuple[wasmtime.Linker, HostLinker]:
+        linker = wasmtime.Linker(engine)
+        host_linker = HostLinker(linker, self.memory)
+        for item in module.imports:
+            if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType):
+                continue  # left undefined: instantiation names the unknown import
+            by_arity = self.functions.get(item.name)
+            if by_arity is None:
+                continue
+            params = signatures.encode([str(kind) for kind in item.type.params])
+            results = [str(kind) for kind in item.type.results]
+            expected_results = [] if item.name in signatures.NO_RESULT else ["i32"]
+            if params not in signatures.accepted(item.name) or results != expected_results:
+                raise GuestSetupError(
+                    f"import {item.module}::{item.name} has an unexpected signature")
+            host_linker.define(item.module, item.name, item.type, by_arity[len(params)])
+        return linker, host_linker
+
+
+def run(request: RunRequest) -> int:
+    engine = wasmtime.Engine()
+    try:
+        module = load_module(engine, request.module)
+    except wasmtime.WasmtimeError as error:
+        print(f"host: {request.module} is not a valid WebAssembly module: {first_line(error)}",
+              file=sys.stderr)
+        return EXIT_HOST_ERROR
+    except OSError as error:
+        print(f"host: cannot read {request.module}: {error.strerror}", file=sys.stderr)
+        return EXIT_HOST_ERROR
+    host = BuiltinHost(request)
+    try:
+        host.open_descriptors()
+        linker, host_linker = host.link(engine, module)
+        store = wasmtime.Store(engine)
+        instance = linker.instantiate(store, module)
+        exports = instance.exports(store)
+        memory, start = exports.get("memory"), exports.get("_start")
+        if not isinstance(memory, wasmtime.Memory) or not isinstance(start, wasmtime.Func):
+            raise GuestSetupError("not a WASI command: it must export memory and _start")
+        host.memory.bind(store, memory)
+    except (GuestSetupError, wasmtime.WasmtimeError) as error:
+        print(f"host: cannot start {request.module}: {first_line(error)}", file=sys.stderr)
+        host.table.close_all()
+        return EXIT_HOST_ERROR
+    outcome = host_linker.outcome
+    try:
+        start(store)
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
+        if outcome.exit_code is not None:
+            return outcome.exit_code
+        if isinstance(outcome.host_failure, KeyboardInterrupt):
+            print("host: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if outcome.host_failure is not None:
+            print(f"host: internal error in {outcome.failed_function}: "
+                  f"{first_line(outcome.host_failure)!s} "
+                  f"({type(outcome.host_failure).__name__})", file=sys.stderr)
+            return EXIT_INTERNAL
+        print(f"host: guest trapped: {first_line(trap)}", file=sys.stderr)
+        return EXIT_TRAP
+    finally:
+        host.table.close_all()
+    return 0

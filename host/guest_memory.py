@@ -1,0 +1,99 @@
+"""Direct access to the guest's linear memory from host functions."""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from host.wasi_abi import EFAULT
+
+
+class WasiError(Exception):
+    """Raised by host-function helpers to return `errno` to the guest."""
+
+    def __init__(self, errno: int) -> None:
+        super().__init__(errno)
+        self.errno = errno
+
+
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_IOVEC = struct.Struct("<II")
+
+
+class GuestMemory:
+    """A memoryview over the guest's memory, rebuilt whenever the memory grows.
+
+    Host functions run between guest instructions, so the memory can only have
+    changed size (never shrunk) since the previous call: checking the size on
+    entry is enough to keep `view` valid.
+    """
+
+    def __init__(self) -> None:
+        self.view = memoryview(bytearray())
+        self._size = 0
+        self._query_size = lambda: 0
+        self._query_base = lambda: 0
+
+    def bind(self, store: wasmtime.Store, memory: wasmtime.Memory) -> None:
+        context = store._context()
+        memory_ref = ctypes.byref(memory._memory)
+        data_size = ffi.dll.wasmtime_memory_data_size
+        data = ffi.dll.wasmtime_memory_data
+        self._query_size = lambda: data_size(context, memory_ref)
+        self._query_base = lambda: ctypes.addressof(data(context, memory_ref).contents)
+        self._size = -1
+        self.refresh()
+
+    def refresh(self) -> None:
+        size = self._query_size()
+        if size != self._size:
+            self._size = size
+            self.view = memoryview((ctypes.c_ubyte * size).from_address(self._query_base())).cast("B")
+
+    def u16(self, address: int) -> int:
+        return _U16.unpack_from(self.view, address)[0]
+
+    def u32(self, address: int) -> int:
+        return _U32.unpack_from(self.view, address)[0]
+
+    def u64(self, address: int) -> int:
+        return _U64.unpack_from(self.view, address)[0]
+
+    def put_u16(self, address: int, value: int) -> None:
+        _U16.pack_into(self.view, address, value)
+
+    def put_u32(self, address: int, value: int) -> None:
+        _U32.pack_into(self.view, address, value)
+
+    def put_u64(self, address: int, value: int) -> None:
+        _U64.pack_into(self.view, address, value)
+
+    def slice(self, address: int, length: int) -> memoryview:
+        if address + length > self._size:
+            raise WasiError(EFAULT)
+        return self.view[address:address + length]
+
+    def read(self, address: int, length: int) -> bytes:
+        return bytes(self.slice(address, length))
+
+    def write(self, address: int, data: bytes) -> None:
+        self.slice(address, len(data))[:] = data
+
+    def string(self, address: int, length: int) -> str:
+        """A guest string argument; undecodable bytes survive as surrogates like host paths."""
+        return self.read(address, length).decode("utf-8", "surrogateescape")
+
+    def iovecs(self, address: int, count: int) -> list[memoryview]:
+        """The guest buffers of an iovec/ciovec array, as writable views."""
+        view = self.view
+        buffers = []
+        for index in range(count):
+            base, length = _IOVEC.unpack_from(view, address + 8 * index)
+            if length:
+                buffers.append(self.slice(base, length))
+        return buffers

@@ -1,0 +1,121 @@
+"""poll_oneoff over clocks, files, stdio and sockets."""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import struct
+import time
+
+from host import wasi_abi as abi
+from host.descriptors import FdTable
+from host.guest_memory import GuestMemory, WasiError
+from host.wasi_process import clock_now
+from host.wasi_sockets import PollPlan, SocketDescriptor
+
+_SUBSCRIPTION = struct.Struct("<QB7xIxxxxQQH6x")
+_EVENT = struct.Struct("<QHB5xQH6x")
+_ALWAYS_READY = (abi.FILETYPE_REGULAR_FILE, abi.FILETYPE_DIRECTORY)
+
+
+class PollCalls:
+    def __init__(self, memory: GuestMemory, table: FdTable) -> None:
+        self.memory = memory
+        self.table = table
+
+    def poll_oneoff(self, subscriptions: int, events: int, count: int, out: int) -> int:
+        if count == 0:
+            return abi.EINVAL
+        view = self.memory.view
+        # (userdata, deadline in monotonic ns) and (userdata, type, fd)
+        clocks: list[tuple[int, int]] = []
+        watches: list[tuple[int, int, int]] = []
+        for index in range(count):
+            userdata, kind, fd_or_clock, timeout, _precision, flags = _SUBSCRIPTION.unpack_from(
+                view, subscriptions + 48 * index)
+            if kind == abi.EVENTTYPE_CLOCK:
+                clocks.append((userdata, self._deadline(fd_or_clock, timeout, flags)))
+            elif kind in (abi.EVENTTYPE_FD_READ, abi.EVENTTYPE_FD_WRITE):
+                watches.append((userdata, kind, fd_or_clock))
+            else:
+                return abi.EINVAL
+        results = self._wait(clocks, watches)
+        for index, (userdata, error, kind, nbytes, flags) in enumerate(results):
+            _EVENT.pack_into(self.memory.view, events + 32 * index, userdata, error, kind,
+                             nbytes, flags)
+        self.memory.put_u32(out, len(results))
+        return 0
+
+    @staticmethod
+    def _deadline(clock_id: int, timeout: int, flags: int) -> int:
+        now = clock_now(clock_id)
+        if now is None:
+            raise WasiError(abi.EINVAL)
+        remaining = timeout - now if flags & abi.SUBCLOCK_ABSTIME else timeout
+        return time.monotonic_ns() + max(0, remaining)
+
+    def _wait(self, clocks: list[tuple[int, int]], watches: list[tuple[int, int, int]]
+              ) -> list[tuple[int, int, int, int, int]]:
+        first_deadline = min((deadline for _, deadline in clocks), default=None)
+        while True:
+            ready: list[tuple[int, int, int, int, int]] = []
+            plans: list[tuple[tuple[int, int, int], PollPlan]] = []
+            for watch in watches:
+                userdata, kind, fd = watch
+                try:
+                    plan = self._plan(fd, kind)
+                except WasiError as error:
+                    ready.append((userdata, error.errno, kind, 0, 0))
+                    continue
+                if plan is None:
+                    ready.append((userdata, 0, kind, self._available(fd, kind), 0))
+                else:
+                    plans.append((watch, plan))
+            now = time.monotonic_ns()
+            expired = [(userdata, 0, abi.EVENTTYPE_CLOCK, 0, 0)
+                       for userdata, deadline in clocks if deadline <= now]
+            if ready or expired:
+                return ready + expired
+            if not plans:
+                time.sleep(max(0, first_deadline - now) / 1e9)  # type: ignore[operator]
+                continue
+            poller = select.poll()
+            for _, plan in plans:
+                poller.register(plan.host_fd, plan.events)
+            timeout_ms = None if first_deadline is None else math.ceil(
+                (first_deadline - now) / 1e6)
+            reported = dict(poller.poll(timeout_ms))
+            for (userdata, kind, _fd), plan in plans:
+                revents = reported.get(plan.host_fd, 0)
+                if not revents:
+                    continue
+                if plan.settle is not None and not revents & (select.POLLERR | select.POLLNVAL):
+                    plan.settle()
+                    continue
+                hangup = abi.EVENT_FD_READWRITE_HANGUP if revents & select.POLLHUP else 0
+                error = abi.EBADF if revents & select.POLLNVAL else 0
+                if revents & plan.events or hangup or error or revents & select.POLLERR:
+                    ready.append((userdata, error, kind, 0, hangup))
+            if ready:
+                return ready
+
+    def _plan(self, fd: int, kind: int) -> PollPlan | None:
+        descriptor = self.table.get(fd, abi.RIGHT_POLL_FD_READWRITE)
+        writing = kind == abi.EVENTTYPE_FD_WRITE
+        if isinstance(descriptor, SocketDescriptor):
+            return descriptor.poll_plan(writing)
+        if descriptor.filetype in _ALWAYS_READY:
+            return None
+        return PollPlan(descriptor.host_fd, select.POLLOUT if writing else select.POLLIN)
+
+    def _available(self, fd: int, kind: int) -> int:
+        descriptor = self.table.entries.get(fd)
+        if kind != abi.EVENTTYPE_FD_READ or descriptor is None or \
+                descriptor.filetype != abi.FILETYPE_REGULAR_FILE:
+            return 0
+        try:
+            position = os.lseek(descriptor.host_fd, 0, os.SEEK_CUR)
+            return max(0, os.fstat(descriptor.host_fd).st_size - position)
+        except OSError:
+            return 0

@@ -1,0 +1,85 @@
+"""Arguments, environment, clocks, randomness and process control."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from host import wasi_abi as abi
+from host.guest_memory import GuestMemory
+from host.linking import GuestExit
+
+_CLOCKS = {
+    abi.CLOCK_REALTIME: time.CLOCK_REALTIME,
+    abi.CLOCK_MONOTONIC: time.CLOCK_MONOTONIC,
+    abi.CLOCK_PROCESS_CPUTIME: time.CLOCK_PROCESS_CPUTIME_ID,
+    abi.CLOCK_THREAD_CPUTIME: time.CLOCK_THREAD_CPUTIME_ID,
+}
+
+
+def clock_now(clock_id: int) -> int | None:
+    host_clock = _CLOCKS.get(clock_id)
+    return None if host_clock is None else time.clock_gettime_ns(host_clock)
+
+
+def _encode_strings(items: list[str]) -> list[bytes]:
+    return [os.fsencode(item) + b"\0" for item in items]
+
+
+class ProcessCalls:
+    def __init__(self, memory: GuestMemory, args: list[str], env: dict[str, str]) -> None:
+        self.memory = memory
+        self._args = _encode_strings(args)
+        self._environ = _encode_strings([f"{name}={value}" for name, value in env.items()])
+
+    def _put_strings(self, strings: list[bytes], pointers: int, buffer: int) -> int:
+        for index, item in enumerate(strings):
+            self.memory.put_u32(pointers + 4 * index, buffer)
+            self.memory.write(buffer, item)
+            buffer += len(item)
+        return 0
+
+    def _put_sizes(self, strings: list[bytes], count_out: int, size_out: int) -> int:
+        self.memory.put_u32(count_out, len(strings))
+        self.memory.put_u32(size_out, sum(len(item) for item in strings))
+        return 0
+
+    def args_get(self, argv: int, argv_buf: int) -> int:
+        return self._put_strings(self._args, argv, argv_buf)
+
+    def args_sizes_get(self, argc_out: int, size_out: int) -> int:
+        return self._put_sizes(self._args, argc_out, size_out)
+
+    def environ_get(self, environ: int, environ_buf: int) -> int:
+        return self._put_strings(self._environ, environ, environ_buf)
+
+    def environ_sizes_get(self, count_out: int, size_out: int) -> int:
+        return self._put_sizes(self._environ, count_out, size_out)
+
+    def clock_res_get(self, clock_id: int, out: int) -> int:
+        host_clock = _CLOCKS.get(clock_id)
+        if host_clock is None:
+            return abi.EINVAL
+        self.memory.put_u64(out, max(1, round(time.clock_getres(host_clock) * 1e9)))
+        return 0
+
+    def clock_time_get(self, clock_id: int, _precision: int, out: int) -> int:
+        now = clock_now(clock_id)
+        if now is None:
+            return abi.EINVAL
+        self.memory.put_u64(out, now)
+        return 0
+
+    def random_get(self, buf: int, buf_len: int) -> int:
+        self.memory.write(buf, os.urandom(buf_len))
+        return 0
+
+    def proc_exit(self, code: int) -> int:
+        raise GuestExit(code)
+
+    def proc_raise(self, _signal: int) -> int:
+        return abi.ENOSYS  # WASI has no signals; timecraft answers the same
+
+    def sched_yield(self) -> int:
+        os.sched_yield()
+        return 0

@@ -1,0 +1,128 @@
+"""Build CPython 3.11 for wasm32-wasi, run it and test it. `nox -l` lists the sessions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import nox
+
+nox.needs_version = ">=2025.02.09"
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["build"]
+
+PYTHON = "3.11"
+
+
+def _requested_sessions() -> set[str]:
+    # Nox gives every session of a run the same arguments after `--`; a stage
+    # that only runs as a prerequisite must tolerate the requested session's.
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-s", "-e", "--session", "--sessions", nargs="*", default=[])
+    argv = sys.argv[1:]
+    known, _ = parser.parse_known_args(argv[: argv.index("--")] if "--" in argv else argv)
+    return set(known.session)
+
+
+REQUESTED = _requested_sessions()
+
+
+def stage(session: nox.Session, name: str, *args: str) -> None:
+    prerequisite = [] if session.name in REQUESTED else ["--prerequisite"]
+    session.run("python", "-m", "scripts", name, *prerequisite, *args, *session.posargs)
+
+
+def install(session: nox.Session, requirements: str) -> None:
+    session.install("--require-hashes", "-r", f"requirements/{requirements}.txt")
+
+
+@nox.session(python=PYTHON)
+def toolchain(session: nox.Session) -> None:
+    """Find clang/LLVM for wasm32, wasm-opt, zip, Python 3.11 (installing them on Debian if root)."""
+    stage(session, "toolchain")
+
+
+@nox.session(python=PYTHON)
+def sources(session: nox.Session) -> None:
+    """Download the pinned CPython, wasi-libc and zlib sources into the user cache, verified."""
+    stage(session, "sources")
+
+
+@nox.session(python=PYTHON, requires=["toolchain", "sources"])
+def libc(session: nox.Session) -> None:
+    """Build the patched wasi-libc sysroot."""
+    stage(session, "libc")
+
+
+@nox.session(python=PYTHON, requires=["libc"])
+def sockets(session: nox.Session) -> None:
+    """Build libwasmedge_sock.a, POSIX sockets over the WasmEdge socket ABI."""
+    stage(session, "sockets")
+
+
+@nox.session(python=PYTHON, requires=["sockets"])
+def cpython(session: nox.Session) -> None:
+    """Build zlib and link python.wasm (configure only when its inputs changed)."""
+    stage(session, "cpython")
+
+
+@nox.session(python=PYTHON, requires=["cpython"])
+def optimize(session: nox.Session) -> None:
+    """wasm-opt python.wasm into dist/ (--no-opt or NO_OPT=1 skips optimizing)."""
+    stage(session, "optimize")
+
+
+@nox.session(python=PYTHON, requires=["cpython"])
+def stdlib(session: nox.Session) -> None:
+    """Build dist/python311.zip: the byte-compiled stdlib plus python/Lib overlay files."""
+    stage(session, "stdlib")
+
+
+@nox.session(python=PYTHON, requires=["optimize", "stdlib"])
+def build(session: nox.Session) -> None:
+    """Build everything: dist/python.wasm, dist/python311.zip and dist/manifest.json."""
+    stage(session, "summary")
+
+
+@nox.session(python=PYTHON, requires=["build"])
+def run(session: nox.Session) -> None:
+    """Run python.wasm: `nox -s run -- script.py args`, `-- -c CODE`, or nothing for the REPL."""
+    install(session, "host")
+    stage(session, "run", "--cwd", session.invoked_from, "--")
+
+
+@nox.session(python=PYTHON)
+def deps(session: nox.Session) -> None:
+    """Install pure-Python packages for the guest into deps/ (`nox -s deps -- requests`)."""
+    install(session, "deps")
+    stage(session, "deps")
+
+
+@nox.session(name="unit-tests", python=PYTHON)
+def unit_tests(session: nox.Session) -> None:
+    """Unit tests of scripts/ and host/ with coverage."""
+    install(session, "test")
+    session.run("python", "-m", "coverage", "run", "-m", "pytest", "tests/unit", "tests/host",
+                *session.posargs)
+    session.run("python", "-m", "coverage", "report")
+
+
+@nox.session(name="guest-tests", python=PYTHON, requires=["build"])
+def guest_tests(session: nox.Session) -> None:
+    """Tests that run inside python.wasm (under $TIMECRAFT, else the built-in host)."""
+    install(session, "test")
+    session.run("python", "-m", "pytest", "tests/guest", *session.posargs)
+
+
+@nox.session(python=PYTHON, requires=["unit-tests", "guest-tests"])
+def test(session: nox.Session) -> None:
+    """Run every test session."""
+    session.log("all test sessions passed")
+
+
+@nox.session(python=PYTHON)
+def lock(session: nox.Session) -> None:
+    """Recompile requirements/*.in into hash-pinned requirements/*.txt with pip-tools."""
+    install(session, "lock")
+    session.run("python", "-m", "scripts.lock")

@@ -1,0 +1,1 @@
+"""Build stages for CPython on wasm32-wasi; each is run by a Nox session."""

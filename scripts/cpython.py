@@ -1,0 +1,153 @@
+"""Stage `cpython`: zlib for wasm, then CPython configured for wasm32-wasi and `make python.wasm`."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+from scripts import layout, libc, sockets, sources, toolchain
+from scripts.options import BuildOptions, parse_build_options
+from scripts.shell import fresh_dir, output, replace_dir, run, say
+from scripts.stamps import Stamp, fingerprint
+
+ZLIB_PREFIX = layout.BUILD / "zlib"
+CPYTHON_SRC = layout.BUILD / "cpython-src"
+STAMPS = layout.BUILD / "stamps"
+
+
+def build_dir(options: BuildOptions) -> Path:
+    return layout.BUILD / options.variant / "cpython"
+
+
+def linked_wasm(options: BuildOptions) -> Path:
+    return build_dir(options) / "python.wasm"
+
+
+def wasm_cc(tools: toolchain.Toolchain) -> str:
+    return f"{tools.cc} --target=wasm32-wasi --sysroot={layout.SYSROOT}"
+
+
+def source_key(name: str) -> str:
+    return fingerprint(*(origin.sha256 for origin in sources.load_lock()[name].origins))
+
+
+def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
+    """Static zlib for wasm in build/zlib; returns its input key."""
+    key = fingerprint(source_key("zlib"), libc.input_key(tools))
+    stamp = Stamp(STAMPS / "zlib", outputs=[ZLIB_PREFIX])
+    if stamp.matches(key):
+        say("cpython: zlib up to date")
+        return key
+    _, archive = sources.fetch(sources.load_lock()["zlib"])
+    work = layout.BUILD / "zlib-src"
+    shutil.rmtree(work, ignore_errors=True)
+    sources.extract(archive, work)
+    new_prefix = fresh_dir(layout.BUILD / "zlib.new")
+    log = layout.LOGS / "zlib.log"
+    env = {"CC": wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
+    run(["./configure", "--static", f"--prefix={new_prefix}"], cwd=work, env=env, log=log)
+    run(["make", f"-j{options.jobs}", "libz.a"], cwd=work, log=log)
+    run(["make", "install"], cwd=work, log=log)
+    replace_dir(new_prefix, ZLIB_PREFIX)
+    # zlib.pc names the temporary prefix it was installed to.
+    pc = ZLIB_PREFIX / "lib" / "pkgconfig" / "zlib.pc"
+    pc.write_text(pc.read_text().replace(str(new_prefix), str(ZLIB_PREFIX)))
+    stamp.record(key)
+    return key
+
+
+def prepare_source() -> str:
+    """Pristine CPython source plus python/patches in build/cpython-src; returns its key."""
+    key = fingerprint(source_key("cpython"), layout.CPYTHON_PATCHES)
+    stamp = Stamp(STAMPS / "cpython-src", outputs=[CPYTHON_SRC])
+    if stamp.matches(key):
+        return key
+    _, archive = sources.fetch(sources.load_lock()["cpython"])
+    new_src = layout.BUILD / "cpython-src.new"
+    shutil.rmtree(new_src, ignore_errors=True)
+    sources.extract(archive, new_src)
+    sources.apply_patches(sorted(layout.CPYTHON_PATCHES.glob("*.patch")), new_src)
+    replace_dir(new_src, CPYTHON_SRC)
+    stamp.record(key)
+    return key
+
+
+def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tuple[list[str], dict[str, str]]:
+    build_triple = output([CPYTHON_SRC / "config.guess"])
+    command = [
+        str(CPYTHON_SRC / "configure"),
+        "--host=wasm32-unknown-wasi",
+        f"--build={build_triple}",
+        f"--with-build-python={tools.build_python}",
+        "--disable-test-modules",
+    ]
+    if options.debug:
+        command.append("--with-pydebug")
+    libs = ""
+    ldflags = ""
+    if options.sockets:
+        ldflags = f"-L{sockets.library_dir(options)}"
+        libs = "-lwasmedge_sock"
+        # configure turns IPv6 off for WASI unless asked; our sockets support it.
+        command.append("--enable-ipv6")
+    env = {
+        "CONFIG_SITE": str(layout.CONFIG_SITE),
+        # pkg-config would offer the build machine's libraries (its zlib among
+        # them, see build notes); ours are named explicitly instead.
+        "PKG_CONFIG_LIBDIR": str(ZLIB_PREFIX / "lib" / "pkgconfig"),
+        "PKG_CONFIG_PATH": "",
+        "ZLIB_CFLAGS": f"-I{ZLIB_PREFIX / 'include'}",
+        "ZLIB_LIBS": f"-L{ZLIB_PREFIX / 'lib'} -lz",
+        "CC": wasm_cc(tools),
+        "CPP": f"{wasm_cc(tools)} -E",
+        "AR": tools.ar,
+        "RANLIB": tools.ranlib,
+        "LDFLAGS": ldflags,
+        "LIBS": libs,
+    }
+    if not options.sockets:
+        env["py_cv_module__socket"] = "n/a"
+    return command, env
+
+
+def relink_if_libraries_changed(options: BuildOptions) -> None:
+    """CPython's Makefile does not know python.wasm depends on our static libraries.
+
+    Removing the linked module makes `make` link again while every object file
+    stays, so an edit in wasmedge_sock costs a relink, not a rebuild.
+    """
+    wasm = linked_wasm(options)
+    if not wasm.exists():
+        return
+    libraries = [layout.SYSROOT / "lib" / "wasm32-wasi" / "libc.a", ZLIB_PREFIX / "lib" / "libz.a"]
+    if options.sockets:
+        libraries.append(sockets.library(options))
+    newest = max(path.stat().st_mtime for path in libraries if path.exists())
+    if newest > wasm.stat().st_mtime:
+        say("cpython: a linked library changed; relinking python.wasm")
+        wasm.unlink()
+
+
+def main(argv: Sequence[str], strict: bool) -> int:
+    options = parse_build_options("cpython", argv, strict=strict)
+    tools = toolchain.load()
+    zlib_key = build_zlib(tools, options)
+    src_key = prepare_source()
+    command, env = configure_command(tools, options)
+    key = fingerprint(src_key, zlib_key, libc.input_key(tools), layout.CONFIG_SITE,
+                      repr(command), repr(sorted(env.items())))
+    build = build_dir(options)
+    stamp = Stamp(STAMPS / f"cpython-configure-{options.variant}", outputs=[build / "config.status"])
+    if not stamp.matches(key):
+        # A stale tree would mix objects built with other settings into the link.
+        fresh_dir(build)
+        run(command, cwd=build, env=env, log=layout.LOGS / f"cpython-configure-{options.variant}.log")
+        stamp.record(key)
+    else:
+        say("cpython: configure up to date")
+    relink_if_libraries_changed(options)
+    run(["make", f"-j{options.jobs}", "python.wasm"], cwd=build,
+        log=layout.LOGS / f"cpython-make-{options.variant}.log")
+    say(f"cpython: {linked_wasm(options)}")
+    return 0

@@ -1,0 +1,30 @@
+"""Where the build reads and writes. Outputs stay in ignored folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = REPO / "build"
+DIST = REPO / "dist"
+DEPS = REPO / "deps"
+SOURCES_LOCK = REPO / "sources.toml"
+TOOLCHAIN_FILE = BUILD / "toolchain.json"
+SYSROOT = BUILD / "sysroot"
+LIBC_PATCHES = REPO / "wasi-libc"
+SOCKETS_SRC = REPO / "wasmedge_sock"
+PYTHON_DIR = REPO / "python"
+CPYTHON_PATCHES = PYTHON_DIR / "patches"
+CONFIG_SITE = PYTHON_DIR / "config.site-wasm32-wasi"
+OVERLAY_LIB = PYTHON_DIR / "Lib"
+PYTHON_WASM = DIST / "python.wasm"
+STDLIB_ZIP = DIST / "python311.zip"
+MANIFEST = DIST / "manifest.json"
+LOGS = BUILD / "logs"
+
+
+def cache_root() -> Path:
+    """Per-user cache shared by every clone (downloads, compiled modules)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "timecraft-python"

@@ -1,0 +1,41 @@
+"""Stage `libc`: wasi-libc from the pinned source plus our patches, built into build/sysroot."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+
+from scripts import layout, sources, toolchain
+from scripts.options import parse_build_options
+from scripts.shell import replace_dir, run, say
+from scripts.stamps import Stamp, fingerprint
+
+STAMP = Stamp(layout.BUILD / "stamps" / "libc", outputs=[layout.SYSROOT])
+
+
+def input_key(tools: toolchain.Toolchain) -> str:
+    source = sources.load_lock()["wasi-libc"]
+    return fingerprint(*(origin.sha256 for origin in source.origins), layout.LIBC_PATCHES,
+                       tools.cc, tools.ar, tools.nm, tools.versions["clang"])
+
+
+def main(argv: Sequence[str], strict: bool) -> int:
+    options = parse_build_options("libc", argv, strict=strict)
+    tools = toolchain.load()
+    key = input_key(tools)
+    if STAMP.matches(key):
+        say("libc: up to date")
+        return 0
+    _, archive = sources.fetch(sources.load_lock()["wasi-libc"])
+    # Always from a pristine tree: patches apply to the original sources only.
+    work = layout.BUILD / "wasi-libc"
+    shutil.rmtree(work, ignore_errors=True)
+    sources.extract(archive, work)
+    sources.apply_patches(sorted(layout.LIBC_PATCHES.glob("*.patch")), work)
+    new_sysroot = work / "sysroot"
+    run(["make", f"-j{options.jobs}", f"CC={tools.cc}", f"AR={tools.ar}", f"NM={tools.nm}",
+         f"SYSROOT={new_sysroot}"], cwd=work, log=layout.LOGS / "libc.log")
+    replace_dir(new_sysroot, layout.SYSROOT)
+    STAMP.record(key)
+    say(f"libc: sysroot ready in {layout.SYSROOT}")
+    return 0

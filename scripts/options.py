@@ -1,0 +1,75 @@
+"""Build options shared by every build stage: flags after `--`, or the seed's switches."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    debug: bool = False
+    optimize: bool = True
+    sockets: bool = True
+    jobs: int = 2
+
+    @property
+    def variant(self) -> str:
+        """Name of the build folder; variants live side by side so switching is cheap."""
+        return ("debug" if self.debug else "release") + ("" if self.sockets else "-nosockets")
+
+    def describe(self) -> dict[str, object]:
+        return {"debug": self.debug, "optimize": self.optimize, "sockets": self.sockets}
+
+
+def _switch(env: Mapping[str, str], name: str) -> bool:
+    # The seed treated any non-empty value as "on" (NO_OPT=true, DEBUG=1, ...).
+    return bool(env.get(name, ""))
+
+
+def build_parser(stage: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"nox -s {stage} --", description=f"Build stage {stage!r}.")
+    parser.add_argument("--debug", action="store_true", default=_switch(env, "DEBUG"),
+                        help="CPython --with-pydebug and socket call tracing (env DEBUG=1)")
+    parser.add_argument("--no-opt", dest="optimize", action="store_false",
+                        default=not _switch(env, "NO_OPT"),
+                        help="skip wasm-opt; dist/python.wasm is the linked module (env NO_OPT=1)")
+    parser.add_argument("--no-sockets", dest="sockets", action="store_false",
+                        default=not _switch(env, "NO_WASMEDGE"),
+                        help="build without wasmedge_sock, for runtimes without the socket "
+                        "extension (env NO_WASMEDGE=1)")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
+                        help="parallel compile jobs (default: %(default)s)")
+    return parser
+
+
+def parse_build_options(
+    stage: str, argv: Sequence[str], env: Mapping[str, str] | None = None, *, strict: bool
+) -> BuildOptions:
+    """Parse build flags for `stage`.
+
+    Nox hands the same arguments to every session of a run, so a stage that
+    runs as a prerequisite of another session (`nox -s run -- script.py`) sees
+    arguments meant for that session: it takes the build flags it knows and
+    leaves the rest, warning only about near-misses of its own flags. A stage
+    asked for by name (`strict`) rejects anything it does not know.
+    """
+    parser = build_parser(stage, os.environ if env is None else env)
+    if strict:
+        namespace = parser.parse_args(argv)
+    else:
+        namespace, rest = parser.parse_known_args(argv)
+        known = [flag for action in parser._actions for flag in action.option_strings]
+        for word in rest:
+            close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.75)
+            if word.startswith("--") and close:
+                print(f"warning: {stage}: ignoring {word!r}; did you mean {close[0]!r}?",
+                      file=sys.stderr)
+    if namespace.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    return BuildOptions(debug=namespace.debug, optimize=namespace.optimize,
+                        sockets=namespace.sockets, jobs=namespace.jobs)

@@ -1,0 +1,34 @@
+"""Stage `sockets`: build libwasmedge_sock.a (POSIX sockets over the WasmEdge v2 ABI)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from scripts import layout, toolchain
+from scripts.options import BuildOptions, parse_build_options
+from scripts.shell import run, say
+
+
+def library_dir(options: BuildOptions) -> Path:
+    return layout.BUILD / options.variant / "wasmedge_sock"
+
+
+def library(options: BuildOptions) -> Path:
+    return library_dir(options) / "libwasmedge_sock.a"
+
+
+def main(argv: Sequence[str], strict: bool) -> int:
+    options = parse_build_options("sockets", argv, strict=strict)
+    if not options.sockets:
+        say("sockets: skipped (--no-sockets)")
+        return 0
+    tools = toolchain.load()
+    # make's own dependency tracking (sources, headers, sysroot) keeps this incremental.
+    command = ["make", "-C", layout.SOCKETS_SRC, f"-j{options.jobs}", f"CC={tools.cc}",
+               f"AR={tools.ar}", f"SYSROOT={layout.SYSROOT}", f"OBJDIR={library_dir(options)}"]
+    if options.debug:
+        command.append("TRACE=1")
+    run(command)
+    say(f"sockets: {library(options)}")
+    return 0

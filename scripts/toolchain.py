@@ -1,0 +1,185 @@
+"""Stage `toolchain`: find (or install) clang for wasm32, LLVM tools, wasm-opt, zip, Python 3.11."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from scripts import layout
+from scripts.shell import StageError, output, run, say, which
+
+MIN_CLANG = 15
+# Debian/Ubuntu packages that provide each tool (build-notes: LLVM 16 has a
+# wasm32 compiler-rt package in Debian 12; 15 does not).
+DEBIAN_PACKAGES = {
+    "clang": "clang-16",
+    "wasm-ld": "lld-16",
+    "llvm-ar": "llvm-16",
+    "llvm-nm": "llvm-16",
+    "llvm-ranlib": "llvm-16",
+    "libclang_rt.builtins-wasm32.a": "libclang-rt-16-dev-wasm32",
+    "wasm-opt": "binaryen",
+    "zip": "zip",
+    "python3.11": "python3.11",
+    "make": "make",
+    "patch": "patch",
+}
+CLANG_CANDIDATES = ("clang-16", "clang-17", "clang-18", "clang-19", "clang-15", "clang")
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    cc: str
+    ar: str
+    nm: str
+    ranlib: str
+    wasm_ld: str
+    builtins: str
+    wasm_opt: str
+    zip: str
+    build_python: str
+    versions: dict[str, str]
+
+    @property
+    def fingerprint(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+def clang_major(cc: str) -> int | None:
+    try:
+        text = output([cc, "--version"])
+    except StageError:
+        return None
+    match = re.search(r"clang version (\d+)", text)
+    return int(match.group(1)) if match else None
+
+
+def find_clang(env: Mapping[str, str]) -> str | None:
+    if env.get("CC"):
+        return env["CC"]
+    if env.get("WASI_SDK_PATH"):
+        return str(Path(env["WASI_SDK_PATH"]) / "bin" / "clang")
+    for name in CLANG_CANDIDATES:
+        path = which(name)
+        if path and (clang_major(str(path)) or 0) >= MIN_CLANG:
+            return str(path)
+    return None
+
+
+def llvm_tool(cc: str, name: str, env_name: str, env: Mapping[str, str]) -> str | None:
+    """An LLVM tool from the environment, else the one installed beside `cc`."""
+    if env.get(env_name):
+        return env[env_name]
+    beside = Path(cc).resolve().parent / name
+    if beside.is_file():
+        return str(beside)
+    found = which(name)
+    return str(found) if found else None
+
+
+def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
+    """Return the toolchain, or None and the names of the missing tools."""
+    missing: list[str] = []
+    found: dict[str, str] = {}
+    cc = find_clang(env)
+    major = clang_major(cc) if cc else None
+    if cc is None or major is None or major < MIN_CLANG:
+        missing.append("clang")
+    else:
+        found["cc"] = cc
+        for key, tool, env_name in (("ar", "llvm-ar", "AR"), ("nm", "llvm-nm", "NM"),
+                                    ("ranlib", "llvm-ranlib", "RL"), ("wasm_ld", "wasm-ld", "WASM_LD")):
+            path = llvm_tool(cc, tool, env_name, env)
+            if path:
+                found[key] = path
+            else:
+                missing.append(tool)
+        builtins = output([cc, "--target=wasm32-wasi", "-rtlib=compiler-rt",
+                           "-print-libgcc-file-name"])
+        if Path(builtins).is_file():
+            found["builtins"] = builtins
+        else:
+            missing.append("libclang_rt.builtins-wasm32.a")
+    for key, tool in (("wasm_opt", "wasm-opt"), ("zip", "zip"), ("build_python", "python3.11")):
+        path = which(tool)
+        if path:
+            # Resolved, so a Nox virtualenv's python3.11 is recorded as the
+            # interpreter behind it, which outlives the virtualenv.
+            found[key] = str(path.resolve())
+        else:
+            missing.append(tool)
+    # Used by name by the stages; only their presence matters.
+    missing += [tool for tool in ("make", "patch") if which(tool) is None]
+    if missing:
+        return None, missing
+    versions = {
+        "clang": output([found["cc"], "--version"]).splitlines()[0],
+        "wasm-opt": output([found["wasm_opt"], "--version"]),
+        "python": output([found["build_python"], "--version"]),
+    }
+    return Toolchain(versions=versions, **found), []
+
+
+def install_command(missing: Sequence[str]) -> list[str]:
+    packages = sorted({DEBIAN_PACKAGES[tool] for tool in missing})
+    return ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+
+
+def can_install() -> list[str] | None:
+    """The prefix that runs apt-get as root here, or None if that is not possible."""
+    if which("apt-get") is None:
+        return None
+    if os.geteuid() == 0:
+        return []
+    if which("sudo") and os.system("sudo -n true 2>/dev/null") == 0:
+        return ["sudo", "-n"]
+    return None
+
+
+def install(missing: Sequence[str]) -> None:
+    prefix = can_install()
+    command = install_command(missing)
+    if prefix is None:
+        raise StageError(
+            "missing tools: " + ", ".join(missing) + "\n"
+            "install them with:\n    sudo " + shlex.join(command) + "\n"
+            "or point CC/AR/NM/RL (or WASI_SDK_PATH) at an existing LLVM with a wasm32 target."
+        )
+    say(f"toolchain: missing {', '.join(missing)}; installing them from the distribution's packages")
+    apt_env = {"DEBIAN_FRONTEND": "noninteractive"}
+    # A fresh machine may have no package lists yet.
+    run([*prefix, "apt-get", "update", "-q"], env=apt_env, log=layout.LOGS / "toolchain.log")
+    run([*prefix, *command], env=apt_env, log=layout.LOGS / "toolchain.log")
+
+
+def load() -> Toolchain:
+    """The toolchain recorded by the toolchain stage."""
+    if not layout.TOOLCHAIN_FILE.is_file():
+        raise StageError(f"{layout.TOOLCHAIN_FILE} is missing: run `nox -s toolchain` first")
+    data = json.loads(layout.TOOLCHAIN_FILE.read_text())
+    return Toolchain(**data)
+
+
+def main(argv: Sequence[str], strict: bool) -> int:
+    from scripts.options import parse_build_options
+
+    parse_build_options("toolchain", argv, strict=strict)
+    toolchain, missing = detect(os.environ)
+    if toolchain is None:
+        install(missing)
+        toolchain, missing = detect(os.environ)
+        if toolchain is None:
+            raise StageError("still missing after installing: " + ", ".join(missing))
+    layout.BUILD.mkdir(exist_ok=True)
+    temp = layout.TOOLCHAIN_FILE.with_suffix(".tmp")
+    temp.write_text(json.dumps(asdict(toolchain), indent=2) + "\n")
+    os.replace(temp, layout.TOOLCHAIN_FILE)
+    for name, version in toolchain.versions.items():
+        say(f"toolchain: {name}: {version}")
+    say(f"toolchain: cc={toolchain.cc} ar={toolchain.ar} wasm-ld={toolchain.wasm_ld}")
+    return 0

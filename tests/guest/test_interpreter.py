@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+from scripts import layout
+
+# Extension modules a useful build must have compiled in; the test below also
+# imports every other built-in module the interpreter reports.
+REQUIRED_EXTENSIONS = {"zlib", "_json", "_decimal", "pyexpat", "_sha256", "_sha512", "_md5",
+                       "_sha1", "_sha3", "_blake2", "_struct", "math", "_datetime", "_random",
+                       "_bisect", "_heapq", "array", "binascii", "select", "_socket",
+                       "unicodedata", "_elementtree", "_csv", "_pickle", "_asyncio"}
+
+
+def test_interpreter_starts_and_reports_its_version(guest) -> None:
+    out = guest.python("import sys; print(sys.version_info[:3], sys.platform)")
+    assert out.strip() == "(3, 11, 2) wasi"
+
+
+def test_exit_status_is_the_guests(guest) -> None:
+    result = guest.run(["-c", "import sys; sys.exit(7)"])
+    assert result.returncode == 7
+
+
+def test_every_built_in_extension_module_imports(guest) -> None:
+    out = guest.python(
+        "import sys, json, importlib\n"
+        "names = sorted(sys.builtin_module_names)\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(json.dumps(names))"
+    )
+    built = set(json.loads(out))
+    assert REQUIRED_EXTENSIONS <= built, f"not built: {sorted(REQUIRED_EXTENSIONS - built)}"
+
+
+def test_extension_modules_work(guest) -> None:
+    out = guest.python(
+        "import zlib, hashlib, json, decimal, xml.etree.ElementTree as ET\n"
+        "data = b'timecraft' * 100\n"
+        "assert zlib.decompress(zlib.compress(data)) == data\n"
+        "print(hashlib.sha256(b'abc').hexdigest())\n"
+        "print(json.dumps({'a': [1, 2]}))\n"
+        "print(decimal.Decimal(1) / decimal.Decimal(7))\n"
+        "print(ET.fromstring('<a><b>x</b></a>').find('b').text)"
+    )
+    assert out.splitlines() == [
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        '{"a": [1, 2]}',
+        "0.1428571428571428571428571429",
+        "x",
+    ]
+
+
+def test_stdlib_is_imported_from_the_zip(guest) -> None:
+    out = guest.python("import os, json, email.message, asyncio, http.client\n"
+                       "print(json.__file__); print(asyncio.__file__)")
+    zip_path = str(layout.STDLIB_ZIP)
+    for line in out.splitlines():
+        assert line.startswith(zip_path + "/"), line
+
+
+def test_every_overlay_module_is_in_the_zip_and_imports(guest) -> None:
+    overlay = sorted(layout.OVERLAY_LIB.rglob("*.py"))
+    assert overlay, "python/Lib has no overlay module to check"
+    with zipfile.ZipFile(layout.STDLIB_ZIP) as zf:
+        names = set(zf.namelist())
+    modules = []
+    for path in overlay:
+        relative = path.relative_to(layout.OVERLAY_LIB).with_suffix(".pyc").as_posix()
+        assert relative in names, f"{relative} missing from {layout.STDLIB_ZIP}"
+        module = relative[: -len(".pyc")].replace("/", ".").removesuffix(".__init__")
+        modules.append(module)
+    out = guest.python("import importlib, sys\n"
+                       f"for name in {modules!r}: print(importlib.import_module(name).__file__)")
+    assert len(out.splitlines()) == len(modules)
+    assert all(line.startswith(str(layout.STDLIB_ZIP)) for line in out.splitlines())
+
+
+def test_a_relative_script_path_works(guest, tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "hello.py").write_text(
+        "import os, sys\nprint('hello', sys.argv[1:], os.getcwd())\n")
+    result = guest.run(["./sub/hello.py", "a", "b"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"hello ['a', 'b'] {tmp_path}"
+
+
+def test_a_file_written_in_a_granted_directory_reads_back(guest, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    out = guest.python(
+        "import os, sys\n"
+        f"path = os.path.join({str(data)!r}, 'note.txt')\n"
+        "with open(path, 'w') as f: f.write('written by the guest\\n')\n"
+        "with open(path) as f: print(f.read(), end='')\n"
+        f"print(sorted(os.listdir({str(data)!r})))",
+        cwd=tmp_path,
+    )
+    assert out.splitlines() == ["written by the guest", "['note.txt']"]
+    assert (data / "note.txt").read_text() == "written by the guest\n"

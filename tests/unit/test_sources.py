@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from scripts import sources
+from scripts.shell import StageError
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def write_lock(path: Path, body: str) -> Path:
+    path.write_text(body)
+    return path
+
+
+def test_lock_of_the_repository_pins_every_source_with_two_origins_where_possible() -> None:
+    lock = sources.load_lock()
+    assert set(lock) == {"cpython", "wasi-libc", "zlib"}
+    assert lock["cpython"].version == "3.11.2"
+    assert len(lock["cpython"].origins) == 2 and len(lock["zlib"].origins) == 2
+    assert all(origin.debian for source in lock.values() for origin in source.origins[-1:])
+
+
+def test_lock_rejects_an_origin_without_a_valid_hash(tmp_path: Path) -> None:
+    lock = write_lock(tmp_path / "s.toml", '[x]\nversion = "1"\n[[x.origins]]\n'
+                      'url = "https://example.invalid/x.tgz"\nfile = "x.tgz"\nsha256 = "abc"\n')
+    with pytest.raises(StageError, match="no valid sha256"):
+        sources.load_lock(lock)
+
+
+def test_lock_rejects_an_origin_with_both_url_and_debian(tmp_path: Path) -> None:
+    lock = write_lock(tmp_path / "s.toml", f'[x]\nversion = "1"\n[[x.origins]]\n'
+                      f'url = "u"\ndebian = "d"\nfile = "x"\nsha256 = "{"0" * 64}"\n')
+    with pytest.raises(StageError, match="exactly one of url/debian"):
+        sources.load_lock(lock)
+
+
+def test_verify_discards_a_corrupted_file_and_names_both_hashes(tmp_path: Path) -> None:
+    path = tmp_path / "x.tgz"
+    path.write_bytes(b"corrupted")
+    expected = sha(b"original")
+    with pytest.raises(StageError) as error:
+        sources.verify(path, expected)
+    assert expected in str(error.value)
+    assert sha(b"corrupted") in str(error.value)
+    assert not path.exists()
+
+
+def make_source(*payloads: bytes) -> sources.Source:
+    origins = tuple(
+        sources.Origin(file=f"f{i}.tgz", sha256=sha(payload), url=f"https://origin{i}.invalid/f")
+        for i, payload in enumerate(payloads)
+    )
+    return sources.Source("demo", "1.0", origins)
+
+
+def test_fetch_falls_back_to_the_next_origin_when_a_download_is_corrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = b"good bytes"
+    source = make_source(b"expected-but-never-served", good)
+    served = {"https://origin0.invalid/f": b"tampered", "https://origin1.invalid/f": good}
+    monkeypatch.setattr(sources, "download_url", lambda url, dest: dest.write_bytes(served[url]))
+    origin, path = sources.fetch(source)
+    assert origin is source.origins[1]
+    assert path.read_bytes() == good
+    # The corrupted download left nothing behind that could be used later.
+    assert not sources.cached_path(source.origins[0]).exists()
+    assert not list(sources.cached_path(source.origins[0]).parent.glob("*"))
+
+
+def test_fetch_fails_when_every_origin_is_bad(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = make_source(b"a", b"b")
+    monkeypatch.setattr(sources, "download_url", lambda url, dest: dest.write_bytes(b"evil"))
+    with pytest.raises(StageError, match="no origin of demo 1.0 worked"):
+        sources.fetch(source)
+
+
+def test_fetch_uses_a_verified_cached_copy_without_downloading(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = make_source(b"cached")
+    cached = sources.cached_path(source.origins[0])
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"cached")
+
+    def no_download(url: str, dest: Path) -> None:
+        raise AssertionError("must not download")
+
+    monkeypatch.setattr(sources, "download_url", no_download)
+    assert sources.fetch(source) == (source.origins[0], cached)
+
+
+def test_fetch_replaces_a_cached_copy_that_was_corrupted_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = make_source(b"right")
+    cached = sources.cached_path(source.origins[0])
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"bit rot")
+    monkeypatch.setattr(sources, "download_url", lambda url, dest: dest.write_bytes(b"right"))
+    _, path = sources.fetch(source)
+    assert path.read_bytes() == b"right"
+
+
+def test_extract_unpacks_the_single_top_level_folder(tmp_path: Path) -> None:
+    tree = tmp_path / "pkg-1.0"
+    tree.mkdir()
+    (tree / "README").write_text("hello")
+    archive = tmp_path / "pkg.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tree, arcname="pkg-1.0")
+    sources.extract(archive, tmp_path / "out")
+    assert (tmp_path / "out" / "README").read_text() == "hello"
+
+
+def test_debian_entries_come_from_the_machines_apt_configuration() -> None:
+    text = sources.debian_source_lists()
+    assert "deb-src" in text
+    assert "Types: deb\n" not in text

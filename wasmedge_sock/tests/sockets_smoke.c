@@ -1,0 +1,158 @@
+/*
+ * Smoke test for libwasmedge_sock: resolves "localhost", then does a TCP and
+ * a UDP round trip over IPv4 loopback within one process. Prints each step and
+ * exits non-zero on the first failure. Needs a host with the WasmEdge v2
+ * socket functions.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static int failures;
+
+static int expect(int ok, const char *what)
+{
+    if (ok) {
+        printf("ok   %s\n", what);
+    } else {
+        printf("FAIL %s: %s\n", what, strerror(errno));
+        failures++;
+    }
+    return ok;
+}
+
+static void test_getaddrinfo(void)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
+    int err = getaddrinfo("localhost", "80", &hints, &res);
+    if (err != 0) {
+        printf("FAIL getaddrinfo(localhost): %s\n", gai_strerror(err));
+        failures++;
+        return;
+    }
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        char host[INET6_ADDRSTRLEN], serv[8];
+        err = getnameinfo(ai->ai_addr, ai->ai_addrlen, host, sizeof(host), serv,
+                          sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV);
+        printf("     localhost -> family %d type %d proto %d %s port %s\n",
+               ai->ai_family, ai->ai_socktype, ai->ai_protocol,
+               err ? gai_strerror(err) : host, err ? "?" : serv);
+    }
+    freeaddrinfo(res);
+    printf("ok   getaddrinfo(localhost)\n");
+}
+
+/* Binds fd to 127.0.0.1 on a host-chosen port and returns that address. */
+static int bind_loopback(int fd, struct sockaddr_in *addr)
+{
+    socklen_t len = sizeof(*addr);
+    memset(addr, 0, sizeof(*addr));
+    addr->sin_family = AF_INET;
+    addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (!expect(bind(fd, (struct sockaddr *)addr, sizeof(*addr)) == 0, "bind"))
+        return -1;
+    if (!expect(getsockname(fd, (struct sockaddr *)addr, &len) == 0 &&
+                    addr->sin_port != 0,
+                "getsockname"))
+        return -1;
+    printf("     bound to port %d\n", ntohs(addr->sin_port));
+    return 0;
+}
+
+static void test_tcp(void)
+{
+    static const char msg[] = "hello over tcp";
+    struct sockaddr_in addr, peer;
+    socklen_t peer_len = sizeof(peer);
+    char buf[64];
+    int one = 1, type = 0, error = -1;
+    socklen_t type_len = sizeof(type), error_len = sizeof(error);
+    int server = socket(AF_INET, SOCK_STREAM, 0), client = -1, conn = -1;
+
+    if (!expect(server >= 0, "tcp socket"))
+        return;
+    expect(setsockopt(server, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0,
+           "setsockopt SO_REUSEADDR");
+    expect(getsockopt(server, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 &&
+               type == SOCK_STREAM,
+           "getsockopt SO_TYPE");
+    if (bind_loopback(server, &addr) < 0 ||
+        !expect(listen(server, 4) == 0, "listen"))
+        goto out;
+    client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (!expect(client >= 0, "tcp client socket"))
+        goto out;
+    expect(setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0,
+           "setsockopt TCP_NODELAY");
+    if (!expect(connect(client, (struct sockaddr *)&addr, sizeof(addr)) == 0,
+                "connect"))
+        goto out;
+    expect(getsockopt(client, SOL_SOCKET, SO_ERROR, &error, &error_len) == 0 &&
+               error == 0,
+           "getsockopt SO_ERROR");
+    conn = accept(server, (struct sockaddr *)&peer, &peer_len);
+    if (!expect(conn >= 0, "accept"))
+        goto out;
+    printf("     peer %s:%d\n", inet_ntop(AF_INET, &peer.sin_addr, buf, sizeof(buf)),
+           ntohs(peer.sin_port));
+    if (!expect(send(client, msg, sizeof(msg), 0) == sizeof(msg), "send"))
+        goto out;
+    expect(recv(conn, buf, sizeof(buf), 0) == sizeof(msg) &&
+               memcmp(buf, msg, sizeof(msg)) == 0,
+           "recv matches");
+    expect(shutdown(client, SHUT_WR) == 0, "shutdown");
+    expect(recv(conn, buf, sizeof(buf), 0) == 0, "recv sees EOF");
+out:
+    if (conn >= 0)
+        close(conn);
+    if (client >= 0)
+        close(client);
+    close(server);
+}
+
+static void test_udp(void)
+{
+    static const char msg[] = "hello over udp";
+    struct sockaddr_in a_addr, b_addr, from;
+    socklen_t from_len = sizeof(from);
+    char buf[64];
+    int a = socket(AF_INET, SOCK_DGRAM, 0), b = socket(AF_INET, SOCK_DGRAM, 0);
+
+    if (!expect(a >= 0 && b >= 0, "udp sockets"))
+        goto out;
+    if (bind_loopback(a, &a_addr) < 0 || bind_loopback(b, &b_addr) < 0)
+        goto out;
+    if (!expect(sendto(a, msg, sizeof(msg), 0, (struct sockaddr *)&b_addr,
+                       sizeof(b_addr)) == sizeof(msg),
+                "sendto"))
+        goto out;
+    expect(recvfrom(b, buf, sizeof(buf), 0, (struct sockaddr *)&from,
+                    &from_len) == sizeof(msg) &&
+               memcmp(buf, msg, sizeof(msg)) == 0,
+           "recvfrom matches");
+    expect(from.sin_family == AF_INET && from.sin_port == a_addr.sin_port,
+           "recvfrom reports the sender");
+out:
+    if (a >= 0)
+        close(a);
+    if (b >= 0)
+        close(b);
+}
+
+int main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    test_getaddrinfo();
+    test_tcp();
+    test_udp();
+    printf("%s (%d failure%s)\n", failures ? "FAILED" : "PASSED", failures,
+           failures == 1 ? "" : "s");
+    return failures ? 1 : 0;
+}
