@@ -122,6 +122,20 @@ def test(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Print build numbers: cold, no-op and edit-rebuild times, artifact sizes (scratch copy)."""
+    install(session, "nox")
+    stage(session, "bench")
+
+
+@nox.session(name="bench-host", python=PYTHON, requires=["build"])
+def bench_host(session: nox.Session) -> None:
+    """Print guest run numbers: warm start, imports, small writes, HTTP/HTTPS throughput."""
+    install(session, "test")
+    stage(session, "bench_host")
+
+
+@nox.session(python=PYTHON)
 def lock(session: nox.Session) -> None:
     """Recompile requirements/*.in into hash-pinned requirements/*.txt with pip-tools."""
     install(session, "lock")

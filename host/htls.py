@@ -21,6 +21,8 @@ _RECEIVE_CHUNK = 65536
 def client_context(extra_ca_file: str | None) -> ssl.SSLContext:
     """System trust store plus an optional extra CA bundle; verification always on."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    # The server name must be in subjectAltName, as modern clients require.
+    context.hostname_checks_common_name = False
     for ca_file in (extra_ca_file, os.environ.get(CA_FILE_ENV)):
         if ca_file:
             context.load_verify_locations(cafile=ca_file)

@@ -75,7 +75,9 @@ class PollCalls:
             now = time.monotonic_ns()
             expired = [(userdata, 0, abi.EVENTTYPE_CLOCK, 0, 0)
                        for userdata, deadline in clocks if deadline <= now]
-            if ready or expired:
+            # An expired clock still lets fds be polled once without waiting:
+            # a zero-timeout poll must report the fds that are ready now.
+            if ready or (expired and not plans):
                 return ready + expired
             if not plans:
                 time.sleep(max(0, first_deadline - now) / 1e9)  # type: ignore[operator]
@@ -83,7 +85,7 @@ class PollCalls:
             poller = select.poll()
             for _, plan in plans:
                 poller.register(plan.host_fd, plan.events)
-            timeout_ms = None if first_deadline is None else math.ceil(
+            timeout_ms = 0 if expired else None if first_deadline is None else math.ceil(
                 (first_deadline - now) / 1e6)
             reported = dict(poller.poll(timeout_ms))
             for (userdata, kind, _fd), plan in plans:
@@ -97,8 +99,8 @@ class PollCalls:
                 error = abi.EBADF if revents & select.POLLNVAL else 0
                 if revents & plan.events or hangup or error or revents & select.POLLERR:
                     ready.append((userdata, error, kind, 0, hangup))
-            if ready:
-                return ready
+            if ready or expired:
+                return ready + expired
 
     def _plan(self, fd: int, kind: int) -> PollPlan | None:
         descriptor = self.table.get(fd, abi.RIGHT_POLL_FD_READWRITE)

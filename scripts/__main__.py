@@ -8,7 +8,7 @@ import sys
 from scripts.shell import StageError
 
 STAGES = ("toolchain", "sources", "libc", "sockets", "cpython", "optimize", "stdlib",
-          "summary", "run", "deps", "bench")
+          "summary", "run", "deps", "bench", "bench_host")
 
 
 def main(argv: list[str]) -> int:

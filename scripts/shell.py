@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from pathlib import Path
+
+from scripts import layout
 
 
 class StageError(Exception):
@@ -42,6 +46,7 @@ def run(
     if log:
         log.parent.mkdir(parents=True, exist_ok=True)
         say(f"  (output in {log})")
+    started = time.monotonic()
     try:
         with open(log, "a") if log else nullcontext() as sink:
             returncode = subprocess.run(
@@ -49,12 +54,20 @@ def run(
             ).returncode
     except FileNotFoundError as error:
         raise StageError(f"cannot run {words[0]}: {error.strerror}") from error
+    record_timing(words, time.monotonic() - started)
     if returncode != 0:
         if log:
             tail = log.read_text(errors="replace").splitlines()[-40:]
             sys.stdout.write("\n".join(tail) + "\n")
         where = f"; full output in {log}" if log else ""
         raise StageError(f"command failed with exit status {returncode}: {shlex.join(words)}{where}")
+
+
+def record_timing(words: Sequence[str], seconds: float) -> None:
+    """Append to build/logs/timings.jsonl, from which the benchmark sums tool time."""
+    layout.LOGS.mkdir(parents=True, exist_ok=True)
+    with (layout.LOGS / "timings.jsonl").open("a") as out:
+        out.write(json.dumps({"command": shlex.join(words), "seconds": round(seconds, 3)}) + "\n")
 
 
 def output(command: Sequence[str | Path]) -> str:
@@ -87,6 +100,18 @@ def replace_dir(new: Path, target: Path) -> None:
         target.rename(old)
     new.rename(target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(built: Path, target: Path) -> None:
+    """Copy a variant's finished artifact to dist/, atomically.
+
+    Each build variant keeps its own artifacts under build/, so switching
+    variants only copies files into dist/ instead of rebuilding them.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + ".tmp")
+    shutil.copyfile(built, temp)
+    os.replace(temp, target)
 
 
 def fresh_dir(path: Path) -> Path:

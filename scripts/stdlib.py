@@ -11,10 +11,9 @@ from pathlib import Path, PurePosixPath
 
 from scripts import cpython, layout
 from scripts.options import BuildOptions, parse_build_options
-from scripts.shell import StageError, run, say
+from scripts.shell import StageError, publish, run, say
 from scripts.stamps import Stamp, file_sha256, fingerprint
 
-STAMP = Stamp(layout.BUILD / "stamps" / "stdlib", outputs=[layout.STDLIB_ZIP])
 
 
 def base_zip(options: BuildOptions) -> Path:
@@ -75,13 +74,15 @@ def main(argv: Sequence[str], strict: bool) -> int:
     # make knows when the stdlib sources or the build configuration changed.
     run(["make", "wasm_stdlib"], cwd=build, log=layout.LOGS / f"stdlib-{options.variant}.log")
     base = base_zip(options)
+    stdlib_zip = layout.BUILD / options.variant / "python311.zip"
+    stamp = Stamp(layout.BUILD / "stamps" / f"stdlib-{options.variant}", outputs=[stdlib_zip])
     key = fingerprint(file_sha256(base), layout.OVERLAY_LIB)
-    if STAMP.matches(key):
+    if stamp.matches(key):
         say("stdlib: up to date")
-        return 0
-    layout.DIST.mkdir(exist_ok=True)
-    added = add_overlay(base, layout.OVERLAY_LIB, layout.STDLIB_ZIP)
-    STAMP.record(key)
-    say(f"stdlib: {layout.STDLIB_ZIP} ({layout.STDLIB_ZIP.stat().st_size / 1e6:.1f} MB), "
-        f"overlay: {', '.join(added) or 'none'}")
+    else:
+        added = add_overlay(base, layout.OVERLAY_LIB, stdlib_zip)
+        stamp.record(key)
+        say(f"stdlib: overlay modules: {', '.join(added) or 'none'}")
+    publish(stdlib_zip, layout.STDLIB_ZIP)
+    say(f"stdlib: {layout.STDLIB_ZIP} ({layout.STDLIB_ZIP.stat().st_size / 1e6:.1f} MB)")
     return 0

@@ -115,6 +115,17 @@ def test_nonblocking_connect_then_poll(net: SocketGuest) -> None:
         assert net.poll(fd, abi.EVENTTYPE_FD_READ, timeout_ns=10_000_000) == [abi.EVENTTYPE_CLOCK]
 
 
+def test_zero_timeout_poll_reports_a_ready_socket(net: SocketGuest) -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        fd = net.socket(INET, STREAM)
+        assert net.call("sock_connect", fd, net.address("127.0.0.1"), server.getsockname()[1]) == 0
+        # A connected socket is writable now: the expired clock must not hide it.
+        assert abi.EVENTTYPE_FD_WRITE in net.poll(fd, abi.EVENTTYPE_FD_WRITE, timeout_ns=0)
+        assert net.poll(fd, abi.EVENTTYPE_FD_READ, timeout_ns=0) == [abi.EVENTTYPE_CLOCK]
+
+
 def test_nonblocking_connect_refused(net: SocketGuest) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,13 +1,18 @@
 /*
- * gethostbyname and h_errno, built on getaddrinfo. CPython's socket module
- * compiles its getnameinfo() wrapper only when one of the gethostby* calls
- * exists, and it gives socket.gethostbyname_ex() a working answer.
- * Reverse lookup (gethostbyaddr) has no host support and stays undefined.
+ * Host names: gethostbyname and h_errno, built on getaddrinfo; CPython's
+ * socket module compiles its getnameinfo() wrapper only when one of the
+ * gethostby* calls exists, and it gives socket.gethostbyname_ex() a working
+ * answer. The socket ABI has no reverse lookup and WASI no host name, so
+ * gethostbyaddr always reports HOST_NOT_FOUND and gethostname answers
+ * "localhost": socket.getfqdn() (used by http.server and email) then falls
+ * back to the name it was given, as it does for an unknown address.
  */
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "trace.h"
 
@@ -74,4 +79,23 @@ struct hostent *gethostbyname(const char *name)
     TRACE("gethostbyname(\"%s\") = %p h_errno %d\n", name ? name : "(null)",
           (void *)he, he ? 0 : h_errno);
     return he;
+}
+
+struct hostent *gethostbyaddr(const void *addr, socklen_t len, int type)
+{
+    (void)addr;
+    TRACE("gethostbyaddr(len %u, type %d) = NULL h_errno HOST_NOT_FOUND\n", (unsigned)len, type);
+    h_errno = HOST_NOT_FOUND;
+    return NULL;
+}
+
+int gethostname(char *name, size_t len)
+{
+    static const char hostname[] = "localhost";
+    if (name == NULL || len < sizeof(hostname)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(name, hostname, sizeof(hostname));
+    return 0;
 }

@@ -1,0 +1,461 @@
+"""Networking inside python.wasm, against servers these tests run on loopback.
+
+Clients in the guest talk to host-side servers (threads of this pytest
+process), and one guest serves a host-side client. Runtimes without sockets
+skip the tests that need them; what works without sockets runs everywhere.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import select
+import socket
+import socketserver
+import ssl
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import trustme
+
+from conftest import PROGRAMS, GuestRunner
+
+# Every wait is bounded, so a broken host fails the test instead of hanging.
+IO_TIMEOUT = 10  # one socket operation, in the guest or in a host-side server
+GUEST_TIMEOUT = 60  # one whole guest run
+HELLO = "hello from the host"
+
+
+# -- host-side servers ------------------------------------------------------------
+
+
+class _HttpHandler(http.server.BaseHTTPRequestHandler):
+    """GET /hello answers HELLO; POST echoes what it received as JSON."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive: clients may reuse the connection
+    timeout = IO_TIMEOUT  # a stalled client must not hold a server thread forever
+
+    def do_GET(self) -> None:
+        if self.path != "/hello":
+            self.send_error(404)
+            return
+        self._reply(HELLO.encode(), "text/plain")
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        echo = {"path": self.path, "content_type": self.headers.get("Content-Type"),
+                "body": body.decode()}
+        self._reply(json.dumps(echo).encode(), "application/json")
+
+    def _reply(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class LocalHttpServer(http.server.ThreadingHTTPServer):
+    """HTTP, or HTTPS when given a context, on 127.0.0.1 at a free port."""
+
+    daemon_threads = True
+
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
+        super().__init__(("127.0.0.1", 0), _HttpHandler)
+
+    def finish_request(self, request: socket.socket | tuple[bytes, socket.socket],
+                       client_address: tuple[str, int]) -> None:
+        if self.tls is None:
+            super().finish_request(request, client_address)
+            return
+        assert isinstance(request, socket.socket)  # a stream server's requests are sockets
+        # The handshake runs here, in the connection's own thread, so a client
+        # that never completes it cannot block the accept loop.
+        request.settimeout(IO_TIMEOUT)
+        try:
+            tls_request = self.tls.wrap_socket(request, server_side=True)
+        except OSError:
+            return  # the client refused the certificate, as the rejection tests intend
+        with tls_request:
+            super().finish_request(tls_request, client_address)
+
+
+class _TcpEchoHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        self.request.settimeout(IO_TIMEOUT)
+        while data := self.request.recv(65536):
+            self.request.sendall(data)
+
+
+class _UdpEchoHandler(socketserver.BaseRequestHandler):
+    def handle(self) -> None:
+        data, sock = self.request
+        sock.sendto(data, self.client_address)
+
+
+class _ThreadingTcpServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+
+@contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[int]:
+    """Run `server` in a thread for the duration; yields its port."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    address = server.server_address
+    assert isinstance(address, tuple)  # every server here is an AF_INET one
+    try:
+        yield address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(IO_TIMEOUT)
+
+
+@pytest.fixture
+def http_port() -> Iterator[int]:
+    with serving(LocalHttpServer()) as port:
+        yield port
+
+
+@pytest.fixture
+def tcp_echo_port() -> Iterator[int]:
+    with serving(_ThreadingTcpServer(("127.0.0.1", 0), _TcpEchoHandler)) as port:
+        yield port
+
+
+@pytest.fixture
+def udp_echo_port() -> Iterator[int]:
+    with serving(socketserver.UDPServer(("127.0.0.1", 0), _UdpEchoHandler)) as port:
+        yield port
+
+
+# -- TLS material -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def authority() -> trustme.CA:
+    """The CA the host is told to trust; made fresh for each test run."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="module")
+def ca_file(authority: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("tls") / "ca.pem"
+    authority.cert_pem.write_to_path(str(path))
+    return path
+
+
+def server_context(issuer: trustme.CA, server_name: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    issuer.issue_cert(server_name).configure_cert(context)
+    return context
+
+
+@pytest.fixture
+def https_port(authority: trustme.CA) -> Iterator[int]:
+    """An HTTPS server whose certificate for "localhost" the trusted CA issued."""
+    with serving(LocalHttpServer(server_context(authority, "localhost"))) as port:
+        yield port
+
+
+# -- guests -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def net_guest(guest: GuestRunner) -> GuestRunner:
+    if not guest.has_sockets:
+        pytest.skip(f"the {guest.runtime} runtime has no sockets: its WASI answers ENOSYS "
+                    "to every socket call")
+    return guest
+
+
+@pytest.fixture
+def private_ca_guest(net_guest: GuestRunner) -> GuestRunner:
+    if net_guest.runtime is None:
+        pytest.skip("timecraft trusts only the system store, so it cannot be given the CA "
+                    "these tests make")
+    return net_guest
+
+
+def first_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The first line a started guest prints, failing if it prints none in time."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    line = process.stdout.readline() if ready else ""
+    if not line:
+        process.kill()
+        _, stderr = process.communicate(timeout=IO_TIMEOUT)
+        pytest.fail(f"the guest printed no line within {timeout} s:\n{stderr}")
+    return line
+
+
+# -- tests that run on every runtime --------------------------------------------------
+
+
+def test_socket_support_matches_the_runtime(guest: GuestRunner) -> None:
+    out = guest.python(
+        "import errno, socket\n"
+        "try:\n"
+        "    socket.socket(socket.AF_INET, socket.SOCK_STREAM).close()\n"
+        "except OSError as error:\n"
+        "    print(errno.errorcode[error.errno])\n"
+        "else:\n"
+        "    print('created')")
+    assert out.strip() == ("created" if guest.has_sockets else "ENOSYS")
+
+
+def test_network_modules_and_requests_import(guest: GuestRunner, guest_deps: Path) -> None:
+    out = guest.python(
+        "import asyncio, http.client, json, ssl, urllib.request\n"
+        "import requests\n"
+        "context = ssl.create_default_context()\n"
+        "prepared = requests.Request('POST', 'https://example.test/x', json={'a': 1}).prepare()\n"
+        "print(json.dumps([requests.__file__, context.verify_mode == ssl.CERT_REQUIRED,\n"
+        "                  context.check_hostname, prepared.body.decode()]))",
+        deps=guest_deps, timeout=GUEST_TIMEOUT)
+    requests_file, verifies, checks_name, body = json.loads(out)
+    assert requests_file.startswith(f"{guest_deps}/requests/")
+    assert verifies and checks_name
+    assert body == '{"a": 1}'
+
+
+# -- plain HTTP -----------------------------------------------------------------------------
+
+
+def test_http_client_get_and_post_on_one_connection(net_guest: GuestRunner,
+                                                     http_port: int) -> None:
+    out = net_guest.python(
+        "import http.client, json\n"
+        f"connection = http.client.HTTPConnection('127.0.0.1', {http_port}, "
+        f"timeout={IO_TIMEOUT})\n"
+        "connection.request('GET', '/hello')\n"
+        "got = connection.getresponse()\n"
+        "print(got.status, got.read().decode())\n"
+        "connection.request('POST', '/echo', body=json.dumps({'n': 42}),\n"
+        "                   headers={'Content-Type': 'application/json'})\n"
+        "posted = connection.getresponse()\n"
+        "print(posted.status, posted.read().decode())\n"
+        "connection.close()",
+        timeout=GUEST_TIMEOUT)
+    get_line, post_line = out.splitlines()
+    assert get_line == f"200 {HELLO}"
+    status, echo = post_line.split(" ", 1)
+    assert status == "200"
+    assert json.loads(echo) == {"path": "/echo", "content_type": "application/json",
+                                "body": '{"n": 42}'}
+
+
+def test_requests_get_and_post(net_guest: GuestRunner, http_port: int,
+                               guest_deps: Path) -> None:
+    out = net_guest.python(
+        "import json, requests\n"
+        f"base = 'http://127.0.0.1:{http_port}'\n"
+        "with requests.Session() as session:\n"
+        f"    got = session.get(base + '/hello', timeout={IO_TIMEOUT})\n"
+        f"    posted = session.post(base + '/form', data={{'k': 'v w'}}, timeout={IO_TIMEOUT})\n"
+        "print(json.dumps([got.status_code, got.text, posted.status_code, posted.json()]))",
+        deps=guest_deps, timeout=GUEST_TIMEOUT)
+    get_status, get_text, post_status, echo = json.loads(out)
+    assert (get_status, get_text) == (200, HELLO)
+    assert post_status == 200
+    assert echo == {"path": "/form", "content_type": "application/x-www-form-urlencoded",
+                    "body": "k=v+w"}
+
+
+# -- HTTPS through hTLS ------------------------------------------------------------------
+
+
+def test_https_with_urllib_and_a_trusted_certificate(private_ca_guest: GuestRunner,
+                                                      https_port: int, ca_file: Path) -> None:
+    out = private_ca_guest.python(
+        "import urllib.request\n"
+        f"with urllib.request.urlopen('https://localhost:{https_port}/hello', "
+        f"timeout={IO_TIMEOUT}) as response:\n"
+        "    print(response.status, response.read().decode())",
+        ca_file=ca_file, timeout=GUEST_TIMEOUT)
+    assert out.strip() == f"200 {HELLO}"
+
+
+def test_https_with_requests_and_a_trusted_certificate(private_ca_guest: GuestRunner,
+                                                        https_port: int, ca_file: Path,
+                                                        guest_deps: Path) -> None:
+    out = private_ca_guest.python(
+        "import json, requests\n"
+        f"base = 'https://localhost:{https_port}'\n"
+        f"got = requests.get(base + '/hello', timeout={IO_TIMEOUT})\n"
+        f"posted = requests.post(base + '/api', json={{'secure': True}}, timeout={IO_TIMEOUT})\n"
+        "print(json.dumps([got.status_code, got.text, posted.json()]))",
+        deps=guest_deps, ca_file=ca_file, timeout=GUEST_TIMEOUT)
+    get_status, get_text, echo = json.loads(out)
+    assert (get_status, get_text) == (200, HELLO)
+    assert echo == {"path": "/api", "content_type": "application/json",
+                    "body": '{"secure": true}'}
+
+
+# What urllib (its URLError's reason) and requests raise for each rejected certificate.
+REJECTION_CODE = """
+import requests, ssl, urllib.error, urllib.request
+url = 'https://localhost:{port}/hello'
+try:
+    urllib.request.urlopen(url, timeout={timeout})
+except urllib.error.URLError as error:
+    print(type(error.reason).__name__, isinstance(error.reason, ssl.SSLError))
+else:
+    print('urllib connected')
+try:
+    requests.get(url, timeout={timeout})
+except requests.exceptions.SSLError as error:
+    print(type(error).__name__, 'CERTIFICATE_VERIFY_FAILED' in str(error))
+else:
+    print('requests connected')
+"""
+
+
+def test_a_certificate_from_an_untrusted_ca_is_rejected(net_guest: GuestRunner,
+                                                        guest_deps: Path) -> None:
+    # No CA file: neither the system store nor any host trusts a CA made just now.
+    context = server_context(trustme.CA(), "localhost")
+    with serving(LocalHttpServer(context)) as port:
+        out = net_guest.python(REJECTION_CODE.format(port=port, timeout=IO_TIMEOUT),
+                               deps=guest_deps, timeout=GUEST_TIMEOUT)
+    assert out.splitlines() == ["SSLCertVerificationError True", "SSLError True"]
+
+
+def test_a_certificate_for_another_name_is_rejected(private_ca_guest: GuestRunner,
+                                                    authority: trustme.CA, ca_file: Path,
+                                                    guest_deps: Path) -> None:
+    # The CA is trusted; only the name differs from the one the guest asks for.
+    context = server_context(authority, "elsewhere.example")
+    with serving(LocalHttpServer(context)) as port:
+        out = private_ca_guest.python(REJECTION_CODE.format(port=port, timeout=IO_TIMEOUT),
+                                      deps=guest_deps, ca_file=ca_file,
+                                      timeout=GUEST_TIMEOUT)
+    assert out.splitlines() == ["SSLCertVerificationError True", "SSLError True"]
+
+
+# -- the guest as a server -------------------------------------------------------------------
+
+
+def test_the_guest_serves_http_to_a_host_client(net_guest: GuestRunner) -> None:
+    process = net_guest.start([str(PROGRAMS / "serve_http_once.py")], grants=[PROGRAMS])
+    try:
+        port = int(first_line(process, GUEST_TIMEOUT))
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/from-the-host",
+                                        timeout=IO_TIMEOUT) as response:
+                status, body = response.status, response.read().decode()
+        except OSError as error:
+            process.kill()
+            _, stderr = process.communicate()
+            pytest.fail(f"fetching from the guest failed: {error}\nguest stderr:\n{stderr}")
+        _, stderr = process.communicate(timeout=GUEST_TIMEOUT)
+    finally:
+        if process.poll() is None:  # a guest that never exits must not outlive the test
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert (status, body) == (200, "python.wasm served /from-the-host")
+
+
+def test_getfqdn_falls_back_without_reverse_lookup(net_guest: GuestRunner) -> None:
+    # http.server.HTTPServer and email.utils.make_msgid depend on getfqdn().
+    out = net_guest.python("import socket, email.utils\n"
+                           "print(socket.getfqdn('127.0.0.1'))\n"
+                           "print(socket.gethostname(), socket.getfqdn())\n"
+                           "print(email.utils.make_msgid().endswith('@localhost>'))")
+    assert out.splitlines() == ["127.0.0.1", "localhost localhost", "True"]
+
+
+# -- sockets directly ----------------------------------------------------------------------
+
+
+def test_udp_round_trip(net_guest: GuestRunner, udp_echo_port: int) -> None:
+    out = net_guest.python(
+        "import socket\n"
+        "with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:\n"
+        f"    sock.settimeout({IO_TIMEOUT})\n"
+        f"    sock.sendto(b'datagram', ('127.0.0.1', {udp_echo_port}))\n"
+        "    data, sender = sock.recvfrom(1024)\n"
+        "print(data.decode(), sender[0], sender[1])",
+        timeout=GUEST_TIMEOUT)
+    assert out.split() == ["datagram", "127.0.0.1", str(udp_echo_port)]
+
+
+def test_non_blocking_connect_then_select(net_guest: GuestRunner, tcp_echo_port: int) -> None:
+    out = net_guest.python(
+        "import errno, select, socket\n"
+        "sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "sock.setblocking(False)\n"
+        f"started = sock.connect_ex(('127.0.0.1', {tcp_echo_port}))\n"
+        "print(errno.errorcode.get(started, started))\n"
+        f"_, writable, _ = select.select([], [sock], [], {IO_TIMEOUT})\n"
+        "print(writable == [sock], sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))\n"
+        "sock.send(b'ping')\n"
+        f"readable, _, _ = select.select([sock], [], [], {IO_TIMEOUT})\n"
+        "print(readable == [sock], sock.recv(16).decode())\n"
+        "sock.close()",
+        timeout=GUEST_TIMEOUT)
+    started, connected, echoed = out.splitlines()
+    # Loopback may finish the handshake before connect returns.
+    assert started in ("EINPROGRESS", "0")
+    assert connected == "True 0"
+    assert echoed == "True ping"
+
+
+def test_non_blocking_connect_to_a_closed_port_reports_refused(net_guest: GuestRunner) -> None:
+    with socket.socket() as placeholder:  # a port nothing listens on once closed
+        placeholder.bind(("127.0.0.1", 0))
+        closed_port = placeholder.getsockname()[1]
+    out = net_guest.python(
+        "import errno, select, socket\n"
+        "sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "sock.setblocking(False)\n"
+        f"started = sock.connect_ex(('127.0.0.1', {closed_port}))\n"
+        "if started == errno.EINPROGRESS:\n"
+        f"    select.select([], [sock], [], {IO_TIMEOUT})\n"
+        "    started = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)\n"
+        "print(errno.errorcode.get(started, started))",
+        timeout=GUEST_TIMEOUT)
+    assert out.strip() == "ECONNREFUSED"
+
+
+def test_asyncio_streams(net_guest: GuestRunner, tcp_echo_port: int) -> None:
+    result = net_guest.run([str(PROGRAMS / "asyncio_echo_client.py"), "127.0.0.1",
+                            str(tcp_echo_port)], grants=[PROGRAMS], timeout=GUEST_TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        [f"connection {n} line {line}\n" for line in range(3)] for n in range(3)]
+
+
+def test_getaddrinfo_localhost_agrees_with_the_host(net_guest: GuestRunner) -> None:
+    out = net_guest.python(
+        "import json, socket\n"
+        "found = socket.getaddrinfo('localhost', 8080, type=socket.SOCK_STREAM)\n"
+        "addresses = sorted({(family.name, address[0], address[1])\n"
+        "                    for family, _, _, _, address in found})\n"
+        "try:\n"
+        "    socket.getaddrinfo('not-a-number', 80, flags=socket.AI_NUMERICHOST)\n"
+        "except socket.gaierror:\n"
+        "    refused = True\n"
+        "else:\n"
+        "    refused = False\n"
+        "print(json.dumps([addresses, refused, socket.gethostbyname('localhost')]))",
+        timeout=GUEST_TIMEOUT)
+    addresses, numeric_host_refused, by_name = json.loads(out)
+    on_host = sorted({(family.name, address[0], address[1])
+                      for family, _, _, _, address
+                      in socket.getaddrinfo("localhost", 8080, type=socket.SOCK_STREAM)})
+    assert [tuple(item) for item in addresses] == on_host
+    assert numeric_host_refused
+    assert by_name == socket.gethostbyname("localhost")

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from scripts import __main__ as entry
+from scripts import cpython, optimize, summary
+from scripts.options import BuildOptions
+from scripts.toolchain import Toolchain
+
+TOOLS = Toolchain(cc="/llvm/clang", ar="/llvm/llvm-ar", nm="/llvm/llvm-nm", ranlib="/llvm/llvm-ranlib",
+                  wasm_ld="/llvm/wasm-ld", builtins="/llvm/rt.a", wasm_opt="/bin/wasm-opt",
+                  zip="/bin/zip", build_python="/bin/python3.11",
+                  versions={"clang": "clang 16", "wasm-opt": "108", "python": "3.11"})
+
+
+@pytest.fixture
+def no_config_guess(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpython, "output", lambda command: "x86_64-pc-linux-gnu")
+
+
+def test_configure_links_the_sockets_library_and_enables_ipv6(no_config_guess: None) -> None:
+    command, env = cpython.configure_command(TOOLS, BuildOptions())
+    assert "--enable-ipv6" in command and "--with-pydebug" not in command
+    assert env["LIBS"] == "-lwasmedge_sock"
+    assert env["LDFLAGS"] == f"-L{cpython.sockets.library_dir(BuildOptions())}"
+    assert env["CC"].startswith("/llvm/clang --target=wasm32-wasi --sysroot=")
+    assert env["PKG_CONFIG_PATH"] == ""
+    assert "--with-build-python=/bin/python3.11" in command
+
+
+def test_configure_without_sockets_drops_the_socket_module(no_config_guess: None) -> None:
+    command, env = cpython.configure_command(TOOLS, BuildOptions(sockets=False, debug=True))
+    assert env["py_cv_module__socket"] == "n/a"
+    assert env["LIBS"] == ""
+    assert "--with-pydebug" in command and "--enable-ipv6" not in command
+
+
+def test_a_newer_library_forces_a_relink_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpython.layout, "BUILD", tmp_path / "build")
+    monkeypatch.setattr(cpython.layout, "SYSROOT", tmp_path / "sysroot")
+    monkeypatch.setattr(cpython, "ZLIB_PREFIX", tmp_path / "zlib")
+    options = BuildOptions()
+    wasm = cpython.linked_wasm(options)
+    library = cpython.sockets.library(options)
+    for path in (wasm, library):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    os.utime(library, (1000, 1000))
+    os.utime(wasm, (2000, 2000))
+    cpython.relink_if_libraries_changed(options)
+    assert wasm.exists()
+    os.utime(library, (3000, 3000))
+    cpython.relink_if_libraries_changed(options)
+    assert not wasm.exists()
+
+
+def test_wasm_opt_strips_debug_info_except_in_debug_builds() -> None:
+    assert optimize.wasm_opt_flags(BuildOptions()) == ["-O2", "--strip-debug"]
+    assert "--strip-debug" not in optimize.wasm_opt_flags(BuildOptions(debug=True))
+
+
+def test_manifest_records_inputs_outputs_toolchain_and_options(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    for name in ("python.wasm", "python311.zip"):
+        (dist / name).write_bytes(b"artifact " + name.encode())
+    monkeypatch.setattr(summary.layout, "REPO", tmp_path)
+    monkeypatch.setattr(summary.layout, "PYTHON_WASM", dist / "python.wasm")
+    monkeypatch.setattr(summary.layout, "STDLIB_ZIP", dist / "python311.zip")
+    monkeypatch.setattr(summary, "own_input_hashes", lambda: {"python/patches/x.patch": "ab"})
+    data = summary.manifest(BuildOptions(debug=True), TOOLS)
+    assert set(data["sources"]) == {"cpython", "wasi-libc", "zlib"}
+    assert data["sources"]["cpython"]["version"] == "3.11.2"
+    assert data["outputs"]["python.wasm"]["path"] == "dist/python.wasm"
+    assert data["outputs"]["python.wasm"]["size"] == len(b"artifact python.wasm")
+    assert data["options"] == {"debug": True, "optimize": True, "sockets": True}
+    assert data["toolchain"]["versions"]["clang"] == "clang 16"
+
+
+def test_own_inputs_cover_patches_and_overlay() -> None:
+    hashes = summary.own_input_hashes()
+    assert any(name.startswith("wasi-libc/") for name in hashes)
+    assert "python/config.site-wasm32-wasi" in hashes
+    assert "sources.toml" in hashes
+
+
+def test_entry_point_rejects_an_unknown_stage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert entry.main(["nope"]) == 2
+    assert "usage" in capsys.readouterr().err
+
+
+def test_entry_point_turns_stage_errors_into_one_line_and_status_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(optimize.layout, "TOOLCHAIN_FILE", tmp_path / "missing.json")
+    assert entry.main(["optimize", "--prerequisite", "script.py"]) == 1
+    assert "error: optimize:" in capsys.readouterr().err
