@@ -115,7 +115,19 @@ def guest_tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", "tests/guest", *session.posargs)
 
 
-@nox.session(python=PYTHON, requires=["unit-tests", "guest-tests"])
+@nox.session(name="sdk-tests", python=PYTHON, requires=["build"])
+def sdk_tests(session: nox.Session) -> None:
+    """The timecraft SDK's tests, on this CPython against the built-in host's API, with coverage."""
+    install(session, "test")
+    # setuptools, the SDK's build backend, is pinned in requirements/test.txt.
+    session.install("--no-deps", "--no-build-isolation", "./timecraft-sdk")
+    env = {"COVERAGE_FILE": ".coverage.sdk"}
+    session.run("python", "-m", "coverage", "run", "--source", "timecraft", "-m", "pytest",
+                "timecraft-sdk/tests", *session.posargs, env=env)
+    session.run("python", "-m", "coverage", "report", "--fail-under", "90", env=env)
+
+
+@nox.session(python=PYTHON, requires=["unit-tests", "guest-tests", "sdk-tests"])
 def test(session: nox.Session) -> None:
     """Run every test session."""
     session.log("all test sessions passed")

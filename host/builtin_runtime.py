@@ -7,7 +7,7 @@ the directory sandbox are all under its control.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import wasmtime
 
@@ -22,7 +22,10 @@ from host.polling import PollCalls
 from host.wasi_abi import ENOSYS
 from host.wasi_files import FileCalls
 from host.wasi_process import ProcessCalls
-from host.wasi_sockets import SocketCalls
+from host.wasi_sockets import NetworkView, SocketCalls
+
+if TYPE_CHECKING:
+    from host.api import ApiServer
 
 WASI_MODULE = "wasi_snapshot_preview1"
 SOCKET_EXTENSIONS_WITH_WASMEDGE = ("auto", "wasmedgev1", "wasmedgev2")
@@ -48,11 +51,36 @@ class GuestSetupError(Exception):
     """The module cannot be started; the message is the one-line reason."""
 
 
+class LazyApi:
+    """The guest's timecraft API (host/api.py), started on its first connection.
+
+    Guests that never call the API do not pay for importing http.server and
+    subprocess, nor for a server thread.
+    """
+
+    def __init__(self, request: RunRequest) -> None:
+        self._request = request
+        self._server: ApiServer | None = None
+
+    def address(self) -> tuple[str, int]:
+        if self._server is None:
+            from host.api import start_api
+
+            self._server = start_api(self._request)
+        return self._server.address
+
+    def close(self) -> None:
+        """Stop the server and every process the guest started through it."""
+        if self._server is not None:
+            self._server.close()
+
+
 class BuiltinHost:
     """Everything one guest instance sees: its memory, fds and host functions."""
 
-    def __init__(self, request: RunRequest) -> None:
+    def __init__(self, request: RunRequest, network: NetworkView | None = None) -> None:
         self.request = request
+        self.network = network
         self.memory = GuestMemory()
         self.table = FdTable()
         self.functions = self._collect_functions()
@@ -70,7 +98,7 @@ class BuiltinHost:
                 if name.split("_", 1)[0] in _PREVIEW1_PREFIXES:
                     method = getattr(group, name)
                     functions[name] = {_parameter_count(method): method}
-        sockets = SocketCalls(self.memory, self.table, request.ca_file)
+        sockets = SocketCalls(self.memory, self.table, request.ca_file, self.network)
         for name in _PREVIEW1_SOCKET_FUNCTIONS:
             method = getattr(sockets, name)
             functions[name] = {_parameter_count(method): method}
@@ -123,7 +151,20 @@ def run(request: RunRequest) -> int:
     except OSError as error:
         print(f"host: cannot read {request.module}: {error.strerror}", file=sys.stderr)
         return EXIT_HOST_ERROR
-    host = BuiltinHost(request)
+    if request.lifeline_fd is not None:
+        from host.api import exit_with_parent
+
+        exit_with_parent(request.lifeline_fd)
+    api = LazyApi(request)
+    try:
+        return _run_instance(engine, module, BuiltinHost(request, NetworkView(
+            request.ip_address, api.address)))
+    finally:
+        api.close()
+
+
+def _run_instance(engine: wasmtime.Engine, module: wasmtime.Module, host: BuiltinHost) -> int:
+    request = host.request
     try:
         host.open_descriptors()
         linker, host_linker = host.link(engine, module)

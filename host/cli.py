@@ -30,6 +30,11 @@ class RunRequest(NamedTuple):
     sockets: str = "none"
     # Extra CA bundle trusted by hTLS, on top of the system trust store.
     ca_file: str | None = None
+    # Set only for modules a guest spawned through the API (see host/api.py):
+    # their id, their own loopback address, and the pipe that ends them with it.
+    process_id: str | None = None
+    ip_address: str | None = None
+    lifeline_fd: int | None = None
 
 
 def parse_env(text: str) -> tuple[str, str]:
@@ -72,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=RUNTIMES,
                      default=os.environ.get("TIMECRAFT_PYTHON_RUNTIME", RUNTIMES[0]),
                      help="WASI implementation (default: %(default)s)")
+    # Internal: how host/api.py starts spawned processes and task workers.
+    run.add_argument("--process-id", help=argparse.SUPPRESS)
+    run.add_argument("--ip-address", help=argparse.SUPPRESS)
+    run.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
     run.add_argument("module", type=Path, help="the .wasm module")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the guest")
     return parser
@@ -89,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         grants=options.dir,
         sockets=options.sockets,
         ca_file=options.ca_file,
+        process_id=options.process_id,
+        ip_address=options.ip_address,
+        lifeline_fd=options.lifeline_fd,
     )
     if options.runtime == "wasmtime":
         from host import wasmtime_wasi

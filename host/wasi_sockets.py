@@ -56,6 +56,37 @@ _SHUTDOWN = {abi.SDFLAG_RD: socket.SHUT_RD, abi.SDFLAG_WR: socket.SHUT_WR,
              abi.SDFLAG_RD | abi.SDFLAG_WR: socket.SHUT_RDWR}
 
 
+# Where timecraft serves its API; the builtin runtime serves it per guest elsewhere.
+TIMECRAFT_API_ADDRESS = ("127.0.0.1", 7463)
+_OWN_LOOPBACK = ("0.0.0.0", "127.0.0.1")
+
+
+class NetworkView:
+    """What loopback addresses mean to this guest (see host/api.py).
+
+    A spawned process has `own_address`: its binds to 0.0.0.0 or 127.0.0.1,
+    and its connections to 127.0.0.1, land there instead. `api_address`, when
+    given, says where the guest's connections to timecraft's API address go.
+    """
+
+    def __init__(self, own_address: str | None = None,
+                 api_address: Callable[[], tuple[str, int]] | None = None) -> None:
+        self.own_address = own_address
+        self.api_address = api_address
+
+    def bind_target(self, address: object) -> object:
+        if self.own_address and isinstance(address, tuple) and address[0] in _OWN_LOOPBACK:
+            return self.own_address, address[1]
+        return address
+
+    def connect_target(self, address: object) -> object:
+        if self.api_address is not None and address == TIMECRAFT_API_ADDRESS:
+            return self.api_address()
+        if self.own_address and isinstance(address, tuple) and address[0] == "127.0.0.1":
+            return self.own_address, address[1]
+        return address
+
+
 class PollPlan(NamedTuple):
     """How to wait for a descriptor: kernel events on `host_fd`, then `settle`.
 
@@ -148,9 +179,11 @@ class SocketDescriptor(Descriptor):
 class SocketCalls:
     """Host functions for sockets. WasmEdge ones exist only when enabled."""
 
-    def __init__(self, memory: GuestMemory, table: FdTable, extra_ca_file: str | None) -> None:
+    def __init__(self, memory: GuestMemory, table: FdTable, extra_ca_file: str | None,
+                 network: NetworkView | None = None) -> None:
         self.memory = memory
         self.table = table
+        self.network = network or NetworkView()
         self._extra_ca_file = extra_ca_file
         self._tls_context: ssl.SSLContext | None = None
 
@@ -268,12 +301,14 @@ class SocketCalls:
 
     def sock_bind(self, fd: int, address: int, port: int) -> int:
         descriptor = self._socket(fd)
-        descriptor.sock.bind(self._read_address(address, port, descriptor.sock.family))
+        target = self._read_address(address, port, descriptor.sock.family)
+        descriptor.sock.bind(self.network.bind_target(target))
         return 0
 
     def sock_connect(self, fd: int, address: int, port: int) -> int:
         descriptor = self._socket(fd)
-        target = self._read_address(address, port, descriptor.sock.family)
+        target = self.network.connect_target(
+            self._read_address(address, port, descriptor.sock.family))
         if descriptor.flags & abi.FDFLAG_NONBLOCK:
             return abi.from_host_number(descriptor.sock.connect_ex(target))
         descriptor.sock.connect(target)
@@ -410,6 +445,8 @@ class SocketCalls:
         record = self.memory.u32(results)
         count = 0
         for family, socket_type, protocol, canonical, address in found:
+            if socket_type not in _GUEST_SOCKET_TYPE:
+                continue  # e.g. the resolver's SOCK_RAW entries: the ABI has no raw sockets
             if count >= max_results or record == 0:
                 break
             self._fill_addrinfo(record, family, socket_type, protocol, canonical, address)

@@ -163,6 +163,8 @@ def fetch(source: Source) -> tuple[Origin, Path]:
                 return origin, path
             except StageError as error:
                 failures.append(str(error))
+    for origin in source.origins:
+        path = cached_path(origin)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(path.name + ".partial")
         try:

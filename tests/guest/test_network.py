@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from conftest import PROGRAMS, GuestRunner
+from guest_harness import PROGRAMS, GuestRunner
 
 # Every wait is bounded, so a broken host fails the test instead of hanging.
 IO_TIMEOUT = 10  # one socket operation, in the guest or in a host-side server
@@ -450,9 +450,12 @@ def test_getaddrinfo_localhost_agrees_with_the_host(net_guest: GuestRunner) -> N
         "    refused = True\n"
         "else:\n"
         "    refused = False\n"
-        "print(json.dumps([addresses, refused, socket.gethostbyname('localhost')]))",
+        "kinds = sorted({kind.name for _, kind, _, _, _ in socket.getaddrinfo('localhost', 80)})\n"
+        "print(json.dumps([addresses, refused, socket.gethostbyname('localhost'), kinds]))",
         timeout=GUEST_TIMEOUT)
-    addresses, numeric_host_refused, by_name = json.loads(out)
+    addresses, numeric_host_refused, by_name, kinds = json.loads(out)
+    # Without a type hint every entry is still a kind of socket the guest can open.
+    assert kinds == ["SOCK_DGRAM", "SOCK_STREAM"]
     on_host = sorted({(family.name, address[0], address[1])
                       for family, _, _, _, address
                       in socket.getaddrinfo("localhost", 8080, type=socket.SOCK_STREAM)})

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import SocketGuest
+from wasm_guests import SocketGuest
 from host import wasi_abi as abi
 from host.wasi_sockets import HTLS_LEVEL, HTLS_SERVER_NAME
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from conftest import GUEST_ROOT, MEMORY_PAGES, ROOT_FD, WasiGuest
+from wasm_guests import GUEST_ROOT, MEMORY_PAGES, ROOT_FD, WasiGuest
 from host import wasi_abi as abi
 from host.cli import Grant
 

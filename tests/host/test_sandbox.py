@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from conftest import GUEST_ROOT, ROOT_FD, WasiGuest
+from wasm_guests import GUEST_ROOT, ROOT_FD, WasiGuest
 from host import wasi_abi as abi
 from host.cli import Grant
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SocketGuest
+from wasm_guests import SocketGuest
 from host import wasi_abi as abi
 
 INET, INET6 = 1, 2

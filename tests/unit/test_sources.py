@@ -101,6 +101,19 @@ def test_fetch_uses_a_verified_cached_copy_without_downloading(monkeypatch: pyte
     assert sources.fetch(source) == (source.origins[0], cached)
 
 
+def test_fetch_prefers_any_cached_origin_to_a_download(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = make_source(b"first", b"second")
+    cached = sources.cached_path(source.origins[1])
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"second")
+
+    def no_download(url: str, dest: Path) -> None:
+        raise AssertionError("must not download")
+
+    monkeypatch.setattr(sources, "download_url", no_download)
+    assert sources.fetch(source) == (source.origins[1], cached)
+
+
 def test_fetch_replaces_a_cached_copy_that_was_corrupted_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     source = make_source(b"right")
     cached = sources.cached_path(source.origins[0])
