@@ -90,7 +90,7 @@ class Row(NamedTuple):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nox -s bench --",
+        prog="nox -s bench-host --",
         description="Time python.wasm under the built-in host and under wasmtime's own WASI: "
         "warm start, an import-heavy start, small writes, and loopback HTTP and HTTPS "
         "download throughput. Prints numbers and the targets; asserts nothing.",

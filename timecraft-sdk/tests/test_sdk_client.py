@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from host.api import VERSION, ApiServer
+from served import served
 from timecraft import ADDRESS_VARIABLE, Client, ModuleSpec, TimecraftError, make_server
 
 
@@ -72,12 +72,8 @@ class _Failing(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def broken_api() -> Iterator[str]:
     """A server that answers like a broken proxy, not like the API."""
-    server = make_server(("127.0.0.1", 0), _Failing)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with served(make_server(("127.0.0.1", 0), _Failing)) as address:
+        yield address
 
 
 def test_a_non_json_error_keeps_the_status_and_text(broken_api: str) -> None:

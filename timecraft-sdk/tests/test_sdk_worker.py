@@ -7,6 +7,7 @@ from typing import Iterator
 import pytest
 import requests
 
+from served import served
 from timecraft import HTTPRequest, HTTPResponse, make_server, serve_forever
 from timecraft.worker import WorkerServer
 
@@ -23,12 +24,8 @@ def echo(request: HTTPRequest) -> HTTPResponse:
 
 @pytest.fixture
 def worker_url() -> Iterator[str]:
-    server = make_server(("127.0.0.1", 0), echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with served(make_server(("127.0.0.1", 0), echo)) as address:
+        yield f"http://{address}"
 
 
 def test_a_function_handler_gets_the_request_and_answers(worker_url: str) -> None:
