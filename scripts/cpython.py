@@ -14,6 +14,7 @@ from scripts.stamps import Stamp, fingerprint
 ZLIB_PREFIX = layout.BUILD / "zlib"
 CPYTHON_SRC = layout.BUILD / "cpython-src"
 STAMPS = layout.BUILD / "stamps"
+RELEASE_OPT = "-DNDEBUG -fwrapv -Os -Wall"
 
 
 def build_dir(options: BuildOptions) -> Path:
@@ -106,6 +107,11 @@ def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tupl
         "LDFLAGS": ldflags,
         "LIBS": libs,
     }
+    if not options.debug:
+        # Optimized for size: python.wasm is about 0.5 MB smaller after
+        # wasm-opt than with CPython's -O3 (5.3 vs 5.85 MB), for CPU-bound code
+        # about 4 % slower. No -g: the optimize stage strips debug info anyway.
+        env["OPT"] = RELEASE_OPT
     if not options.sockets:
         env["py_cv_module__socket"] = "n/a"
     return command, env

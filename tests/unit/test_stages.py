@@ -29,6 +29,12 @@ def test_configure_links_the_sockets_library_and_enables_ipv6(no_config_guess: N
     assert env["CC"].startswith("/llvm/clang --target=wasm32-wasi --sysroot=")
     assert env["PKG_CONFIG_PATH"] == ""
     assert "--with-build-python=/bin/python3.11" in command
+    assert env["OPT"] == cpython.RELEASE_OPT
+
+
+def test_a_debug_build_keeps_pydebugs_own_optimization_flags(no_config_guess: None) -> None:
+    _, env = cpython.configure_command(TOOLS, BuildOptions(debug=True))
+    assert "OPT" not in env
 
 
 def test_configure_without_sockets_drops_the_socket_module(no_config_guess: None) -> None:
