@@ -29,13 +29,9 @@ def wasm_cc(tools: toolchain.Toolchain) -> str:
     return f"{tools.cc} --target=wasm32-wasi --sysroot={layout.SYSROOT}"
 
 
-def source_key(name: str) -> str:
-    return fingerprint(*(origin.sha256 for origin in sources.load_lock()[name].origins))
-
-
 def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
     """Static zlib for wasm in build/zlib; returns its input key."""
-    key = fingerprint(source_key("zlib"), libc.input_key(tools))
+    key = fingerprint(sources.load_lock()["zlib"].key, libc.input_key(tools))
     stamp = Stamp(STAMPS / "zlib", outputs=[ZLIB_PREFIX])
     if stamp.matches(key):
         say("cpython: zlib up to date")
@@ -60,7 +56,7 @@ def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
 
 def prepare_source() -> str:
     """Pristine CPython source plus python/patches in build/cpython-src; returns its key."""
-    key = fingerprint(source_key("cpython"), layout.CPYTHON_PATCHES)
+    key = fingerprint(sources.load_lock()["cpython"].key, layout.CPYTHON_PATCHES)
     stamp = Stamp(STAMPS / "cpython-src", outputs=[CPYTHON_SRC])
     if stamp.matches(key):
         return key

@@ -14,8 +14,7 @@ STAMP = Stamp(layout.BUILD / "stamps" / "libc", outputs=[layout.SYSROOT])
 
 
 def input_key(tools: toolchain.Toolchain) -> str:
-    source = sources.load_lock()["wasi-libc"]
-    return fingerprint(*(origin.sha256 for origin in source.origins), layout.LIBC_PATCHES,
+    return fingerprint(sources.load_lock()["wasi-libc"].key, layout.LIBC_PATCHES,
                        tools.cc, tools.ar, tools.nm, tools.versions["clang"])
 
 

@@ -43,8 +43,10 @@ def run(
     where = f"(cd {shlex.quote(str(cwd))} && " if cwd else ""
     say(f"+ {where}{prefix}{shlex.join(words)}{')' if cwd else ''}")
     full_env = {**os.environ, **(env or {})}
+    log_start = 0
     if log:
         log.parent.mkdir(parents=True, exist_ok=True)
+        log_start = log.stat().st_size if log.exists() else 0
         say(f"  (output in {log})")
     started = time.monotonic()
     try:
@@ -57,7 +59,9 @@ def run(
     record_timing(words, time.monotonic() - started)
     if returncode != 0:
         if log:
-            tail = log.read_text(errors="replace").splitlines()[-40:]
+            with log.open("rb") as stream:
+                stream.seek(log_start)  # this command's output only
+                tail = stream.read().decode(errors="replace").splitlines()[-40:]
             sys.stdout.write("\n".join(tail) + "\n")
         where = f"; full output in {log}" if log else ""
         raise StageError(f"command failed with exit status {returncode}: {shlex.join(words)}{where}")

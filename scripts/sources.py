@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import re
 import shutil
@@ -17,21 +18,38 @@ from pathlib import Path
 
 from scripts import layout
 from scripts.shell import StageError, run, say, which
-from scripts.stamps import file_sha256
+from scripts.stamps import file_sha256, fingerprint
 
 DOWNLOAD_TIMEOUT = 60
 
 
 @dataclass(frozen=True)
 class Origin:
+    """One place a source can be had, and the hash that proves what it served.
+
+    url and debian origins serve a file, checked by its sha256. A git origin
+    serves a commit, which the build turns into a tar file with `git archive`;
+    that tar's bytes depend on the git version, so it is checked by
+    tree_sha256, a hash of the names and contents of the files in it.
+    """
+
     file: str
-    sha256: str
+    sha256: str | None = None
+    tree_sha256: str | None = None
     url: str | None = None
     debian: str | None = None
+    git: str | None = None
+    commit: str | None = None
 
     @property
     def label(self) -> str:
+        if self.git:
+            return f"{self.git} at {self.commit}"
         return self.url or f"Debian source package {self.debian}"
+
+    @property
+    def expected_hash(self) -> str:
+        return (self.tree_sha256 if self.git else self.sha256) or ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +57,11 @@ class Source:
     name: str
     version: str
     origins: tuple[Origin, ...]
+
+    @property
+    def key(self) -> str:
+        """Changes exactly when the pinned content changes: for build stamps."""
+        return fingerprint(*(origin.expected_hash for origin in self.origins))
 
 
 def load_lock(path: Path = layout.SOURCES_LOCK) -> dict[str, Source]:
@@ -51,10 +74,13 @@ def load_lock(path: Path = layout.SOURCES_LOCK) -> dict[str, Source]:
         origins = []
         for raw in entry.get("origins", []):
             origin = Origin(**raw)
-            if (origin.url is None) == (origin.debian is None):
-                raise StageError(f"{path}: an origin of {name} needs exactly one of url/debian")
-            if not re.fullmatch(r"[0-9a-f]{64}", origin.sha256):
-                raise StageError(f"{path}: origin {origin.label} of {name} has no valid sha256")
+            if sum(kind is not None for kind in (origin.url, origin.debian, origin.git)) != 1:
+                raise StageError(f"{path}: an origin of {name} needs exactly one of url/debian/git")
+            if origin.git and not origin.commit:
+                raise StageError(f"{path}: git origin {origin.git} of {name} names no commit")
+            hash_field = "tree_sha256" if origin.git else "sha256"
+            if not re.fullmatch(r"[0-9a-f]{64}", origin.expected_hash):
+                raise StageError(f"{path}: origin {origin.label} of {name} has no valid {hash_field}")
             origins.append(origin)
         if not origins:
             raise StageError(f"{path}: {name} lists no origins")
@@ -64,16 +90,43 @@ def load_lock(path: Path = layout.SOURCES_LOCK) -> dict[str, Source]:
 
 def cached_path(origin: Origin) -> Path:
     # Keyed by hash: two lock entries can never clash, and a file is trusted by content.
-    return layout.cache_root() / "sources" / origin.sha256 / origin.file
+    return layout.cache_root() / "sources" / origin.expected_hash / origin.file
 
 
-def verify(path: Path, expected: str) -> None:
-    """Raise (and delete the file) unless it has the expected sha256."""
-    actual = file_sha256(path)
+def tree_sha256(archive: Path) -> str:
+    """Hash of the files in a tar archive below its top-level folder: names and contents.
+
+    Independent of the archive's format, compression, file times and owners,
+    so a `git archive` of a commit and a release tarball of it can agree.
+    """
+    digest = hashlib.sha256()
+    with tarfile.open(archive) as tar:
+        entries = []
+        for member in tar.getmembers():
+            relative = member.name.partition("/")[2]
+            if member.isfile():
+                stream = tar.extractfile(member)
+                assert stream is not None
+                entries.append((relative, hashlib.sha256(stream.read()).hexdigest()))
+            elif member.issym():
+                entries.append((relative, "symlink to " + member.linkname))
+        for relative, content in sorted(entries):
+            digest.update(f"{relative}\0{content}\0".encode())
+    return digest.hexdigest()
+
+
+def verify(path: Path, origin: Origin) -> None:
+    """Raise (and delete the file) unless it has the hash the lock records."""
+    expected = origin.expected_hash
+    try:
+        actual = tree_sha256(path) if origin.git else file_sha256(path)
+    except tarfile.TarError as error:
+        actual = f"unreadable ({error})"
     if actual != expected:
         path.unlink(missing_ok=True)
         raise StageError(
-            f"{path.name}: sha256 mismatch\n    expected {expected}\n    actual   {actual}\n"
+            f"{path.name}: {'tree_sha256' if origin.git else 'sha256'} mismatch\n"
+            f"    expected {expected}\n    actual   {actual}\n"
             "the file was discarded and will not be used"
         )
 
@@ -152,6 +205,19 @@ def download_debian(package: str, file: str, dest: Path) -> None:
         got.rename(dest)
 
 
+def download_git(repository: str, commit: str, dest: Path) -> None:
+    """`git archive` of one commit, with a single top-level folder like a release tarball."""
+    if which("git") is None:
+        raise StageError("git is not installed (apt-get install git)")
+    top = dest.name.split(".tar")[0]
+    with tempfile.TemporaryDirectory(dir=dest.parent) as work:
+        clone = Path(work) / "clone"
+        run(["git", "clone", "--quiet", "--no-checkout", repository, clone],
+            log=layout.LOGS / "sources.log")
+        run(["git", "-C", clone, "archive", "--format=tar", f"--prefix={top}/", "-o", dest, commit],
+            log=layout.LOGS / "sources.log")
+
+
 def fetch(source: Source) -> tuple[Origin, Path]:
     """A verified local copy of `source`, from the cache or the first origin that works."""
     failures = []
@@ -159,7 +225,7 @@ def fetch(source: Source) -> tuple[Origin, Path]:
         path = cached_path(origin)
         if path.is_file():
             try:
-                verify(path, origin.sha256)
+                verify(path, origin)
                 return origin, path
             except StageError as error:
                 failures.append(str(error))
@@ -170,10 +236,13 @@ def fetch(source: Source) -> tuple[Origin, Path]:
         try:
             if origin.url:
                 download_url(origin.url, partial)
+            elif origin.git:
+                assert origin.commit is not None
+                download_git(origin.git, origin.commit, partial)
             else:
                 assert origin.debian is not None
                 download_debian(origin.debian, origin.file, partial)
-            verify(partial, origin.sha256)
+            verify(partial, origin)
         except StageError as error:
             partial.unlink(missing_ok=True)
             say(f"sources: {source.name}: {origin.label} did not work: {error}")

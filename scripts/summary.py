@@ -32,8 +32,9 @@ def used_sources() -> dict[str, dict[str, str]]:
     for name, source in sources.load_lock().items():
         cached = [o for o in source.origins if sources.cached_path(o).is_file()]
         origin = cached[0] if cached else source.origins[0]
+        hash_kind = "tree_sha256" if origin.git else "sha256"
         result[name] = {"version": source.version, "file": origin.file,
-                        "sha256": origin.sha256, "origin": origin.label}
+                        hash_kind: origin.expected_hash, "origin": origin.label}
     return result
 
 

@@ -1,0 +1,69 @@
+"""The command line and the compiled-module cache, in process."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+import wasmtime
+
+from host import cli, modcache
+
+EXIT_5 = """(module
+ (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+ (memory (export "memory") 1)
+ (func (export "_start") (call $exit (i32.const 5))))"""
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "timecraft-python" / "modules"
+
+
+def test_env_needs_a_name_and_an_equals_sign() -> None:
+    assert cli.parse_env("A=b=c") == ("A", "b=c")
+    assert cli.parse_env("EMPTY=") == ("EMPTY", "")
+    for bad in ("NOVALUE", "=x"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli.parse_env(bad)
+
+
+def test_a_grant_is_seen_at_its_own_path_unless_mapped(tmp_path: Path) -> None:
+    assert cli.parse_grant(str(tmp_path)) == cli.Grant(tmp_path, str(tmp_path))
+    assert cli.parse_grant(f"{tmp_path}:/data") == cli.Grant(tmp_path, "/data")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(argparse.ArgumentTypeError, match="not a directory"):
+        cli.parse_grant(str(tmp_path / "file"))
+
+
+def test_a_missing_module_is_one_line_and_status_2(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["run", str(tmp_path / "absent.wasm")]) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("runtime", ["builtin", "wasmtime"])
+def test_the_second_start_uses_the_compiled_module_cache(tmp_path: Path, private_cache: Path,
+                                                         runtime: str) -> None:
+    module = tmp_path / "exit5.wasm"
+    module.write_bytes(wasmtime.wat2wasm(EXIT_5))
+    assert cli.main(["run", "--runtime", runtime, str(module)]) == 5
+    compiled = sorted(private_cache.glob("*.cwasm"))
+    assert len(compiled) == 1
+    stamp = compiled[0].stat().st_mtime_ns
+    assert cli.main(["run", "--runtime", runtime, str(module)]) == 5
+    assert sorted(private_cache.glob("*.cwasm")) == compiled
+    assert compiled[0].stat().st_mtime_ns == stamp
+
+
+def test_a_truncated_cache_entry_is_replaced(tmp_path: Path, private_cache: Path) -> None:
+    module = tmp_path / "exit5.wasm"
+    module.write_bytes(wasmtime.wat2wasm(EXIT_5))
+    engine = wasmtime.Engine()
+    modcache.load_module(engine, module)
+    (compiled,) = private_cache.glob("*.cwasm")
+    compiled.write_bytes(compiled.read_bytes()[:100])
+    assert isinstance(modcache.load_module(engine, module), wasmtime.Module)
+    assert compiled.stat().st_size > 100
