@@ -47,8 +47,10 @@ def guest_command(
     """The command line that runs python.wasm with `args`, the one timecraft's README uses.
 
     timecraft exposes the whole host file system and environment; the
-    built-in host shows only what is granted, so the same command also grants
-    the folders the guest needs (stdlib, deps, the working directory).
+    built-in host shows only what is granted, so the command also grants the
+    folders the guest needs (stdlib, deps, the working directory). timecraft
+    takes the same --dir options, so one command line serves both, and
+    TIMECRAFT may name the built-in host too.
     """
     env = os.environ if env is None else env
     command = [*runner_prefix(env), "run"]
@@ -61,13 +63,12 @@ def guest_command(
     }
     for name, value in guest_env.items():
         command += ["-e", f"{name}={value}"]
-    if not env.get("TIMECRAFT"):
-        if runtime:
-            command += ["--runtime", runtime]
-        folders = {guest.python_wasm.parent, guest.stdlib_zip.parent, guest.cwd, *guest.grants}
-        if guest.deps.is_dir():
-            folders.add(guest.deps)
-        for folder in sorted(folders):
-            command += ["--dir", str(folder)]
+    if runtime and not env.get("TIMECRAFT"):
+        command += ["--runtime", runtime]
+    folders = {guest.python_wasm.parent, guest.stdlib_zip.parent, guest.cwd, *guest.grants}
+    if guest.deps.is_dir():
+        folders.add(guest.deps)
+    for folder in sorted(folders):
+        command += ["--dir", str(folder)]
     command += ["--sockets", "wasmedgev2", "--", str(guest.python_wasm), *args]
     return command

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import json
+import shlex
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
 from scripts import layout
+from scripts.runtime import Guest, guest_command
 
 # Extension modules a useful build must have compiled in; the test below also
 # imports every other built-in module the interpreter reports.
@@ -100,3 +104,15 @@ def test_a_file_written_in_a_granted_directory_reads_back(guest, tmp_path: Path)
     )
     assert out.splitlines() == ["written by the guest", "['note.txt']"]
     assert (data / "note.txt").read_text() == "written by the guest\n"
+
+
+def test_the_built_in_host_runs_the_command_line_made_for_timecraft(tmp_path: Path) -> None:
+    # The very command the runner gives $TIMECRAFT, with TIMECRAFT naming our host.
+    (tmp_path / "script.py").write_text("import os\nprint(open('data.txt').read(), os.getcwd())\n")
+    (tmp_path / "data.txt").write_text("granted")
+    timecraft = f"env PYTHONPATH={layout.REPO} {sys.executable} -m host"
+    command = guest_command(Guest(cwd=tmp_path), ["script.py"], env={"TIMECRAFT": timecraft})
+    assert command[:6] == shlex.split(timecraft) + ["run"]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["granted", str(tmp_path)]

@@ -19,7 +19,9 @@ def test_timecraft_gets_the_seeds_command_line(tmp_path: Path) -> None:
     assert f"PYTHONPATH={tmp_path}/deps:{tmp_path}/dist/python311.zip" in command
     assert f"PYTHONHOME={tmp_path}/dist/python311.zip" in command
     assert command[-5:] == ["wasmedgev2", "--", f"{tmp_path}/dist/python.wasm", "./test.py", "-v"]
-    assert "--dir" not in command
+    grants = [command[i + 1] for i, word in enumerate(command) if word == "--dir"]
+    assert sorted(grants) == [f"{tmp_path}/dist", f"{tmp_path}/work"]
+    assert "--runtime" not in command
 
 
 def test_the_built_in_host_is_granted_only_what_the_guest_needs(tmp_path: Path) -> None:
