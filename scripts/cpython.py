@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,10 +35,8 @@ def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
     if stamp.matches(key):
         say("cpython: zlib up to date")
         return key
-    _, archive = sources.fetch(sources.load_lock()["zlib"])
     work = layout.BUILD / "zlib-src"
-    shutil.rmtree(work, ignore_errors=True)
-    sources.extract(archive, work)
+    sources.unpack("zlib", work)
     new_prefix = fresh_dir(layout.BUILD / "zlib.new")
     log = layout.LOGS / "zlib.log"
     env = {"CC": wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
@@ -60,11 +57,8 @@ def prepare_source() -> str:
     stamp = Stamp(STAMPS / "cpython-src", outputs=[CPYTHON_SRC])
     if stamp.matches(key):
         return key
-    _, archive = sources.fetch(sources.load_lock()["cpython"])
     new_src = layout.BUILD / "cpython-src.new"
-    shutil.rmtree(new_src, ignore_errors=True)
-    sources.extract(archive, new_src)
-    sources.apply_patches(sorted(layout.CPYTHON_PATCHES.glob("*.patch")), new_src)
+    sources.unpack("cpython", new_src, sorted(layout.CPYTHON_PATCHES.glob("*.patch")))
     replace_dir(new_src, CPYTHON_SRC)
     stamp.record(key)
     return key

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 
 from scripts import layout, sources, toolchain
@@ -25,12 +24,8 @@ def main(argv: Sequence[str], strict: bool) -> int:
     if STAMP.matches(key):
         say("libc: up to date")
         return 0
-    _, archive = sources.fetch(sources.load_lock()["wasi-libc"])
-    # Always from a pristine tree: patches apply to the original sources only.
     work = layout.BUILD / "wasi-libc"
-    shutil.rmtree(work, ignore_errors=True)
-    sources.extract(archive, work)
-    sources.apply_patches(sorted(layout.LIBC_PATCHES.glob("*.patch")), work)
+    sources.unpack("wasi-libc", work, sorted(layout.LIBC_PATCHES.glob("*.patch")))
     new_sysroot = work / "sysroot"
     run(["make", f"-j{options.jobs}", f"CC={tools.cc}", f"AR={tools.ar}", f"NM={tools.nm}",
          f"SYSROOT={new_sysroot}"], cwd=work, log=layout.LOGS / "libc.log")

@@ -26,6 +26,9 @@ class BuildOptions:
         return {"debug": self.debug, "optimize": self.optimize, "sockets": self.sockets}
 
 
+LONG_FLAGS = ("--debug", "--no-opt", "--no-sockets", "--jobs")
+
+
 def _switch(env: Mapping[str, str], name: str) -> bool:
     # The seed treated any non-empty value as "on" (NO_OPT=true, DEBUG=1, ...).
     return bool(env.get(name, ""))
@@ -63,9 +66,8 @@ def parse_build_options(
         namespace = parser.parse_args(argv)
     else:
         namespace, rest = parser.parse_known_args(argv)
-        known = [flag for action in parser._actions for flag in action.option_strings]
         for word in rest:
-            close = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.75)
+            close = difflib.get_close_matches(word.split("=")[0], LONG_FLAGS, n=1, cutoff=0.75)
             if word.startswith("--") and close:
                 print(f"warning: {stage}: ignoring {word!r}; did you mean {close[0]!r}?",
                       file=sys.stderr)

@@ -268,9 +268,16 @@ def extract(archive: Path, dest: Path) -> None:
             (Path(work) / tops.pop()).rename(dest)
 
 
-def apply_patches(patches: Sequence[Path], tree: Path) -> None:
+def unpack(name: str, dest: Path, patches: Sequence[Path] = ()) -> None:
+    """A pristine tree of the pinned source `name` at `dest`, with `patches` applied.
+
+    Always from the verified archive: patches only ever apply to the original.
+    """
+    _, archive = fetch(load_lock()[name])
+    shutil.rmtree(dest, ignore_errors=True)
+    extract(archive, dest)
     for patch in patches:
-        run(["patch", "-p1", "--forward", "--batch", "-s", "-i", patch], cwd=tree)
+        run(["patch", "-p1", "--forward", "--batch", "-s", "-i", patch], cwd=dest)
 
 
 def main(argv: Sequence[str], strict: bool) -> int:

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from scripts.options import BuildOptions, parse_build_options
+from scripts.options import LONG_FLAGS, BuildOptions, build_parser, parse_build_options
 
 
 def test_defaults_are_an_optimized_release_build_with_sockets() -> None:
@@ -54,3 +56,11 @@ def test_a_prerequisite_stage_warns_about_a_near_miss(capsys: pytest.CaptureFixt
 def test_jobs_must_be_positive() -> None:
     with pytest.raises(SystemExit):
         parse_build_options("build", ["-j", "0"], {}, strict=True)
+
+
+def test_the_near_miss_list_names_every_long_flag() -> None:
+    flags = set()
+    for line in build_parser("build", {}).format_help().splitlines():
+        if line.startswith("  -"):
+            flags |= set(re.findall(r"--[a-z-]+", line.strip().split("  ")[0]))
+    assert flags - {"--help"} == set(LONG_FLAGS)

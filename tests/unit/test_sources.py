@@ -90,37 +90,38 @@ def test_fetch_fails_when_every_origin_is_bad(monkeypatch: pytest.MonkeyPatch) -
         sources.fetch(source)
 
 
-def test_fetch_uses_a_verified_cached_copy_without_downloading(monkeypatch: pytest.MonkeyPatch) -> None:
-    source = make_source(b"cached")
-    cached = sources.cached_path(source.origins[0])
+def put_in_cache(origin: sources.Origin, data: bytes) -> Path:
+    cached = sources.cached_path(origin)
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"cached")
+    cached.write_bytes(data)
+    return cached
 
-    def no_download(url: str, dest: Path) -> None:
+
+@pytest.fixture
+def no_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(url: str, dest: Path) -> None:
         raise AssertionError("must not download")
 
-    monkeypatch.setattr(sources, "download_url", no_download)
+    monkeypatch.setattr(sources, "download_url", refuse)
+
+
+@pytest.mark.usefixtures("no_downloads")
+def test_fetch_uses_a_verified_cached_copy_without_downloading() -> None:
+    source = make_source(b"cached")
+    cached = put_in_cache(source.origins[0], b"cached")
     assert sources.fetch(source) == (source.origins[0], cached)
 
 
-def test_fetch_prefers_any_cached_origin_to_a_download(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.usefixtures("no_downloads")
+def test_fetch_prefers_any_cached_origin_to_a_download() -> None:
     source = make_source(b"first", b"second")
-    cached = sources.cached_path(source.origins[1])
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"second")
-
-    def no_download(url: str, dest: Path) -> None:
-        raise AssertionError("must not download")
-
-    monkeypatch.setattr(sources, "download_url", no_download)
+    cached = put_in_cache(source.origins[1], b"second")
     assert sources.fetch(source) == (source.origins[1], cached)
 
 
 def test_fetch_replaces_a_cached_copy_that_was_corrupted_on_disk(monkeypatch: pytest.MonkeyPatch) -> None:
     source = make_source(b"right")
-    cached = sources.cached_path(source.origins[0])
-    cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"bit rot")
+    put_in_cache(source.origins[0], b"bit rot")
     monkeypatch.setattr(sources, "download_url", lambda url, dest: dest.write_bytes(b"right"))
     _, path = sources.fetch(source)
     assert path.read_bytes() == b"right"
@@ -196,3 +197,23 @@ def test_a_git_origin_needs_a_commit_and_a_tree_hash(tmp_path: Path) -> None:
     lock.write_text(lock.read_text() + 'commit = "abc"\n')
     with pytest.raises(StageError, match="no valid tree_sha256"):
         sources.load_lock(lock)
+
+
+def test_unpack_gives_a_pristine_patched_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tree = tmp_path / "pkg-1.0"
+    tree.mkdir()
+    (tree / "hello.c").write_text("int answer = 41;\n")
+    archive = tmp_path / "pkg.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tree, arcname="pkg-1.0")
+    patch = tmp_path / "0001-answer.patch"
+    patch.write_text("--- a/hello.c\n+++ b/hello.c\n@@ -1 +1 @@\n-int answer = 41;\n+int answer = 42;\n")
+    monkeypatch.setattr(sources, "load_lock", lambda: {"pkg": make_source(archive.read_bytes())})
+    monkeypatch.setattr(sources, "download_url",
+                        lambda url, dest: dest.write_bytes(archive.read_bytes()))
+    dest = tmp_path / "work"
+    dest.mkdir()
+    (dest / "stale.o").write_text("")
+    sources.unpack("pkg", dest, [patch])
+    assert sorted(p.name for p in dest.iterdir()) == ["hello.c"]
+    assert (dest / "hello.c").read_text() == "int answer = 42;\n"
