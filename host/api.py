@@ -27,7 +27,6 @@ import json
 import os
 import posixpath
 import random
-import socket
 import subprocess
 import sys
 import threading

@@ -25,7 +25,7 @@ def main(argv: Sequence[str], strict: bool) -> int:
         return 0
     tools = toolchain.load()
     # make's own dependency tracking (sources, headers, sysroot) keeps this incremental.
-    command = ["make", "-C", layout.SOCKETS_SRC, f"-j{options.jobs}", f"CC={tools.cc}",
+    command: list[str | Path] = ["make", "-C", layout.SOCKETS_SRC, f"-j{options.jobs}", f"CC={tools.cc}",
                f"AR={tools.ar}", f"SYSROOT={layout.SYSROOT}", f"OBJDIR={library_dir(options)}"]
     if options.debug:
         command.append("TRACE=1")

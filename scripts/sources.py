@@ -263,8 +263,10 @@ def extract(archive: Path, dest: Path) -> None:
             raise StageError(f"{archive.name}: expected one top-level folder, found {sorted(tops)}")
         with tempfile.TemporaryDirectory(dir=dest.parent) as work:
             # The safe "data" filter exists from Python 3.11.4 (and in patched 3.11.2s).
-            safety = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
-            tar.extractall(work, **safety)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(work, filter="data")
+            else:
+                tar.extractall(work)
             (Path(work) / tops.pop()).rename(dest)
 
 

@@ -106,11 +106,11 @@ def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
         else:
             missing.append("libclang_rt.builtins-wasm32.a")
     for key, tool in (("wasm_opt", "wasm-opt"), ("zip", "zip"), ("build_python", "python3.11")):
-        path = which(tool)
-        if path:
+        on_path = which(tool)
+        if on_path:
             # Resolved, so a Nox virtualenv's python3.11 is recorded as the
             # interpreter behind it, which outlives the virtualenv.
-            found[key] = str(path.resolve())
+            found[key] = str(on_path.resolve())
         else:
             missing.append(tool)
     # Used by name by the stages; only their presence matters.

@@ -94,18 +94,3 @@ def test_exit_with_open_socket_does_not_hang(tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
     assert result.returncode == 3, result.stderr  # the socket's fd number
 
-
-PYTHON_WASM = REPO_ROOT / "dist" / "python.wasm"
-PYTHON_ZIP = REPO_ROOT / "dist" / "python311.zip"
-
-
-@pytest.mark.skipif(not (PYTHON_WASM.is_file() and PYTHON_ZIP.is_file()),
-                    reason="dist/python.wasm and dist/python311.zip are not built yet")
-@pytest.mark.parametrize("runtime", ["builtin", "wasmtime"])
-def test_python_wasm_lists_granted_directory(runtime: str) -> None:
-    dist = str(PYTHON_WASM.parent)
-    result = _run("--runtime", runtime, "--dir", dist, "-e", f"PYTHONHOME={PYTHON_ZIP}",
-                  "-e", f"PYTHONPATH={PYTHON_ZIP}", "--", PYTHON_WASM, "-c",
-                  f"import os; print(sorted(os.listdir({dist!r})))")
-    assert result.returncode == 0, result.stderr
-    assert "python.wasm" in result.stdout and "python311.zip" in result.stdout

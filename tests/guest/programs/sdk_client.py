@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from timecraft import (Client, HTTPRequest, ModuleSpec, TaskRequest, TaskState,
+from timecraft import (Client, HTTPRequest, ModuleSpec, TaskRequest,
                        TimecraftError)
 
 SCENARIO, PYTHON_WASM, PORT = sys.argv[1], sys.argv[2], int(sys.argv[3])
