@@ -19,7 +19,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _files_under(path: Path) -> Iterable[Path]:
+def files_under(path: Path) -> Iterable[Path]:
+    """The files of a tree in a stable order (caches left out), or the path itself."""
     if path.is_dir():
         yield from sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     elif path.exists():
@@ -38,7 +39,7 @@ def fingerprint(*inputs: Input) -> str:
             digest.update(b"path\0" + str(item).encode() + b"\0")
             if not item.exists():
                 digest.update(b"missing\0")
-            for file in _files_under(item):
+            for file in files_under(item):
                 digest.update(str(file.relative_to(item) if item.is_dir() else file.name).encode())
                 digest.update(b"\0" + file_sha256(file).encode() + b"\0")
         else:

@@ -15,7 +15,6 @@ from scripts.shell import StageError, publish, run, say
 from scripts.stamps import Stamp, file_sha256, fingerprint
 
 
-
 def base_zip(options: BuildOptions) -> Path:
     return cpython.build_dir(options) / "usr" / "local" / "lib" / "python311.zip"
 

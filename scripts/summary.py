@@ -10,7 +10,7 @@ from pathlib import Path
 from scripts import layout, sources, toolchain
 from scripts.options import BuildOptions, parse_build_options
 from scripts.shell import StageError, say
-from scripts.stamps import file_sha256
+from scripts.stamps import file_sha256, files_under
 
 # Our own inputs, recorded by content so two builds can be compared.
 OWN_INPUTS = (layout.LIBC_PATCHES, layout.SOCKETS_SRC, layout.CPYTHON_PATCHES,
@@ -18,13 +18,8 @@ OWN_INPUTS = (layout.LIBC_PATCHES, layout.SOCKETS_SRC, layout.CPYTHON_PATCHES,
 
 
 def own_input_hashes() -> dict[str, str]:
-    hashes = {}
-    for root in OWN_INPUTS:
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        for path in files:
-            if path.exists() and "__pycache__" not in path.parts:
-                hashes[path.relative_to(layout.REPO).as_posix()] = file_sha256(path)
-    return hashes
+    return {path.relative_to(layout.REPO).as_posix(): file_sha256(path)
+            for root in OWN_INPUTS for path in files_under(root)}
 
 
 def used_sources() -> dict[str, dict[str, str]]:

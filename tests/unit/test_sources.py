@@ -127,13 +127,22 @@ def test_fetch_replaces_a_cached_copy_that_was_corrupted_on_disk(monkeypatch: py
     assert path.read_bytes() == b"right"
 
 
-def test_extract_unpacks_the_single_top_level_folder(tmp_path: Path) -> None:
+def make_release(tmp_path: Path, files: dict[str, str], links: dict[str, str] | None = None) -> Path:
+    """A release tarball: `files` (and symbolic `links`) in the single top-level folder pkg-1.0."""
     tree = tmp_path / "pkg-1.0"
-    tree.mkdir()
-    (tree / "README").write_text("hello")
+    for name, text in files.items():
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text(text)
+    for name, target in (links or {}).items():
+        (tree / name).symlink_to(target)
     archive = tmp_path / "pkg.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(tree, arcname="pkg-1.0")
+    return archive
+
+
+def test_extract_unpacks_the_single_top_level_folder(tmp_path: Path) -> None:
+    archive = make_release(tmp_path, {"README": "hello"})
     sources.extract(archive, tmp_path / "out")
     assert (tmp_path / "out" / "README").read_text() == "hello"
 
@@ -153,14 +162,9 @@ def git(*args: str | Path) -> None:
 
 def release_and_repository(tmp_path: Path) -> tuple[Path, Path]:
     """A release tarball of a small tree, and a git repository of the same tree."""
-    tree = tmp_path / "lib-1.0"
-    (tree / "src").mkdir(parents=True)
-    (tree / "src" / "a.c").write_text("int a;\n")
-    (tree / "README").write_text("readme\n")
-    (tree / "link").symlink_to("README")
-    release = tmp_path / "lib-1.0.tar.xz"
-    with tarfile.open(release, "w:xz") as tar:
-        tar.add(tree, arcname="lib-1.0")
+    release = make_release(tmp_path, {"src/a.c": "int a;\n", "README": "readme\n"},
+                           links={"link": "README"})
+    tree = tmp_path / "pkg-1.0"
     git("init", "-q", tree)
     git("-C", tree, "add", "-A")
     git("-C", tree, "commit", "-qm", "release")
@@ -200,12 +204,7 @@ def test_a_git_origin_needs_a_commit_and_a_tree_hash(tmp_path: Path) -> None:
 
 
 def test_unpack_gives_a_pristine_patched_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    tree = tmp_path / "pkg-1.0"
-    tree.mkdir()
-    (tree / "hello.c").write_text("int answer = 41;\n")
-    archive = tmp_path / "pkg.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(tree, arcname="pkg-1.0")
+    archive = make_release(tmp_path, {"hello.c": "int answer = 41;\n"})
     patch = tmp_path / "0001-answer.patch"
     patch.write_text("--- a/hello.c\n+++ b/hello.c\n@@ -1 +1 @@\n-int answer = 41;\n+int answer = 42;\n")
     monkeypatch.setattr(sources, "load_lock", lambda: {"pkg": make_source(archive.read_bytes())})
