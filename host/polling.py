@@ -10,7 +10,9 @@ import time
 
 from host import wasi_abi as abi
 from host.descriptors import FdTable
-from host.guest_memory import GuestMemory, WasiError
+from host.errors import WasiError
+from host.guest_memory import GuestMemory
+from host.hostcall import hostcall
 from host.wasi_process import clock_now
 from host.wasi_sockets import PollPlan, SocketDescriptor
 
@@ -24,6 +26,7 @@ class PollCalls:
         self.memory = memory
         self.table = table
 
+    @hostcall("iiii")
     def poll_oneoff(self, subscriptions: int, events: int, count: int, out: int) -> int:
         if count == 0:
             return abi.EINVAL

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import http.server
 import socketserver
-from typing import Callable, Union
+from typing import Callable
 
 from timecraft.messages import HTTPRequest, HTTPResponse
 
 RequestHandler = Callable[[HTTPRequest], HTTPResponse]
-Handler = Union[RequestHandler, type[http.server.BaseHTTPRequestHandler]]
+Handler = RequestHandler | type[http.server.BaseHTTPRequestHandler]
 # The runtime delivers the tasks of a worker to the address it was given, so a
 # worker listens on every address of its own by default.
 ANY_ADDRESS = "0.0.0.0"
