@@ -48,7 +48,8 @@ def run(request: RunRequest) -> int:
     # wasmtime's WASI does not define the WasmEdge socket functions.
     wasmedge_only = {call.name for call in declarations(SocketCalls) if call.abi == WASMEDGE}
     for item in module.imports:
-        if item.module == WASI_MODULE and item.name in wasmedge_only:
+        if item.module == WASI_MODULE and item.name in wasmedge_only \
+                and isinstance(item.type, wasmtime.FuncType):
             linker.define_func(item.module, item.name, item.type, _unsupported)
 
     try:
@@ -57,7 +58,11 @@ def run(request: RunRequest) -> int:
         print(f"host: cannot start {request.module}: {first_line(error)}",
               file=sys.stderr)
         return 2
-    start = instance.exports(store)["_start"]
+    start = instance.exports(store).get("_start")
+    if not isinstance(start, wasmtime.Func):
+        print(f"host: cannot start {request.module}: not a WASI command: it must export _start",
+              file=sys.stderr)
+        return 2
     try:
         start(store)
     except wasmtime.ExitTrap as exit_trap:
