@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from host.cli import RunRequest
+from host.cli import run_arguments
+from host.requests import RunRequest
 
 VERSION = "timecraft-python-host 0.1"
 SERVICE_PATH = "/timecraft.server.v1.TimecraftService/"
@@ -46,7 +47,6 @@ RESPONSE_TIMEOUT = 60.0
 EXIT_PARENT_GONE = 143
 _STDERR_TAIL_LINES = 20
 _CONNECT_RETRY_DELAY = 0.05
-_HOST_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 QUEUED, INITIALIZING, EXECUTING = "TASK_STATE_QUEUED", "TASK_STATE_INITIALIZING", \
     "TASK_STATE_EXECUTING"
@@ -233,20 +233,14 @@ class ProcessLauncher:
         process_id = str(uuid.uuid4())
         address = _new_loopback_address(self._addresses)
         self._addresses.add(address)
-        request = self.request
-        command = [sys.executable, "-m", "host", "run", "--runtime", "builtin",
-                   "--sockets", request.sockets, "--process-id", process_id,
-                   "--ip-address", address, "--lifeline-fd", str(self.lifeline_read)]
-        for name, value in {**request.env, **dict(module.env)}.items():
-            command += ["-e", f"{name}={value}"]
-        for grant in request.grants:
-            command += ["--dir", f"{grant.host_path}:{grant.guest_path}"]
-        if request.ca_file:
-            command += ["--ca-file", request.ca_file]
-        command += ["--", str(host_path), *module.args]
-        environment = {**os.environ, "PYTHONPATH": _HOST_PACKAGE_ROOT}
+        child = self.request._replace(
+            module=host_path, args=list(module.args),
+            env={**self.request.env, **dict(module.env)},
+            process_id=process_id, ip_address=address, lifeline_fd=self.lifeline_read)
+        command = [sys.executable, "-m", "host",
+                   *run_arguments(child, runtime="builtin", internal=True)]
         # The child's stdout goes to our stderr: the guest's own stdout stays its own.
-        popen = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL, stdout=2,
+        popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=2,
                                  stderr=subprocess.PIPE, pass_fds=(self.lifeline_read,))
         return ChildProcess(process_id, address, popen)
 
@@ -538,7 +532,7 @@ class _ConnectHandler(http.server.BaseHTTPRequestHandler):
             self._reply(200, self.server.api.call(method, message))
         except ApiError as error:
             self._reply(error.status, {"code": error.code, "message": error.message})
-        except Exception as error:  # the guest gets an answer, whatever went wrong here
+        except Exception as error:  # noqa: BLE001 - the guest gets an answer, whatever went wrong here
             self._reply(500, {"code": "internal", "message": f"{type(error).__name__}: {error}"})
 
     def _method(self) -> str:

@@ -7,18 +7,19 @@ the directory sandbox are all under its control.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import wasmtime
 
-from host import signatures
-from host.cli import RunRequest
 from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
+from host.errors import GuestSetupError
 from host.guest_memory import GuestMemory
-from host.linking import HostLinker
+from host.hostcall import WASI_MODULE, WASMEDGE, declared, encode
+from host.linking import HostFunction, HostLinker
 from host.messages import first_line
 from host.modcache import load_module
 from host.polling import PollCalls
+from host.requests import RunRequest
 from host.wasi_abi import ENOSYS
 from host.wasi_files import FileCalls
 from host.wasi_process import ProcessCalls
@@ -27,28 +28,19 @@ from host.wasi_sockets import NetworkView, SocketCalls
 if TYPE_CHECKING:
     from host.api import ApiServer
 
-WASI_MODULE = "wasi_snapshot_preview1"
 SOCKET_EXTENSIONS_WITH_WASMEDGE = ("auto", "wasmedgev1", "wasmedgev2")
 EXIT_HOST_ERROR = 2
 EXIT_TRAP = 134
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-_PREVIEW1_SOCKET_FUNCTIONS = ("sock_accept", "sock_recv", "sock_send", "sock_shutdown")
-_PREVIEW1_PREFIXES = ("args", "environ", "clock", "random", "proc", "sched", "fd", "path", "poll")
-
-HostFunctions = dict[str, dict[int, Callable[..., int]]]
-
-
-def _parameter_count(function: Callable[..., int]) -> int:
-    return function.__code__.co_argcount - 1  # bound methods: without self
+# Every class that declares host functions (see host/hostcall.py).
+CALL_GROUPS = (FileCalls, ProcessCalls, PollCalls, SocketCalls)
+# Host functions by import name and parameter string ("i" i32, "I" i64).
+HostFunctions = dict[tuple[str, str], tuple[HostFunction, bool]]
 
 
 def _unsupported(*_args: int) -> int:
     return ENOSYS
-
-
-class GuestSetupError(Exception):
-    """The module cannot be started; the message is the one-line reason."""
 
 
 class LazyApi:
@@ -91,24 +83,17 @@ class BuiltinHost:
             FileCalls(self.memory, self.table),
             ProcessCalls(self.memory, [request.module.name, *request.args], request.env),
             PollCalls(self.memory, self.table),
+            SocketCalls(self.memory, self.table, request.ca_file, self.network),
         )
+        sockets_on = request.sockets in SOCKET_EXTENSIONS_WITH_WASMEDGE
         functions: HostFunctions = {}
         for group in groups:
-            for name in dir(group):
-                if name.split("_", 1)[0] in _PREVIEW1_PREFIXES:
-                    method = getattr(group, name)
-                    functions[name] = {_parameter_count(method): method}
-        sockets = SocketCalls(self.memory, self.table, request.ca_file, self.network)
-        for name in _PREVIEW1_SOCKET_FUNCTIONS:
-            method = getattr(sockets, name)
-            functions[name] = {_parameter_count(method): method}
-        for name, by_arity in sockets.variants().items():
-            if request.sockets in SOCKET_EXTENSIONS_WITH_WASMEDGE:
-                functions[name] = by_arity
-            else:
-                # Present but failing, like the wasmtime runtime: the guest starts
-                # and only networking reports ENOSYS.
-                functions[name] = {arity: _unsupported for arity in by_arity}
+            for call, function in declared(group):
+                if call.abi == WASMEDGE and not sockets_on:
+                    # Present but failing, like the wasmtime runtime: the guest
+                    # starts and only networking reports ENOSYS.
+                    function = _unsupported
+                functions[call.name, call.params] = (function, call.returns_errno)
         return functions
 
     def open_descriptors(self) -> None:
@@ -124,19 +109,26 @@ class BuiltinHost:
              ) -> tuple[wasmtime.Linker, HostLinker]:
         linker = wasmtime.Linker(engine)
         host_linker = HostLinker(linker, self.memory)
+        defined: set[str] = set()
         for item in module.imports:
-            if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType):
+            if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType) \
+                    or item.name is None:
                 continue  # left undefined: instantiation names the unknown import
-            by_arity = self.functions.get(item.name)
-            if by_arity is None:
-                continue
-            params = signatures.encode([str(kind) for kind in item.type.params])
-            results = [str(kind) for kind in item.type.results]
-            expected_results = [] if item.name in signatures.NO_RESULT else ["i32"]
-            if params not in signatures.accepted(item.name) or results != expected_results:
+            if item.name in defined:
+                continue  # a module may import the same function more than once
+            params = encode([str(kind) for kind in item.type.params])
+            found = None if params is None else self.functions.get((item.name, params))
+            if found is None:
+                if any(name == item.name for name, _ in self.functions):
+                    raise GuestSetupError(
+                        f"import {item.module}::{item.name} has an unexpected signature")
+                continue  # not ours: instantiation names the unknown import
+            function, returns_errno = found
+            if [str(kind) for kind in item.type.results] != (["i32"] if returns_errno else []):
                 raise GuestSetupError(
                     f"import {item.module}::{item.name} has an unexpected signature")
-            host_linker.define(item.module, item.name, item.type, by_arity[len(params)])
+            host_linker.define(item.module, item.name, item.type, function)
+            defined.add(item.name)
         return linker, host_linker
 
 

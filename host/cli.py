@@ -6,35 +6,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from types import MappingProxyType
-from typing import Mapping, NamedTuple, Sequence
+
+from host.requests import Grant, RunRequest
 
 SOCKET_EXTENSIONS = ("none", "auto", "path_open", "wasmedgev1", "wasmedgev2")
 RUNTIMES = ("builtin", "wasmtime")
-
-
-# NamedTuples rather than dataclasses: importing dataclasses costs several
-# milliseconds of every start.
-class Grant(NamedTuple):
-    """A host directory made visible to the guest under `guest_path`."""
-
-    host_path: Path
-    guest_path: str
-
-
-class RunRequest(NamedTuple):
-    module: Path
-    args: Sequence[str]
-    env: Mapping[str, str] = MappingProxyType({})
-    grants: Sequence[Grant] = ()
-    sockets: str = "none"
-    # Extra CA bundle trusted by hTLS, on top of the system trust store.
-    ca_file: str | None = None
-    # Set only for modules a guest spawned through the API (see host/api.py):
-    # their id, their own loopback address, and the pipe that ends them with it.
-    process_id: str | None = None
-    ip_address: str | None = None
-    lifeline_fd: int | None = None
 
 
 def parse_env(text: str) -> tuple[str, str]:
@@ -109,3 +85,39 @@ def main(argv: list[str] | None = None) -> int:
     from host import builtin_runtime
 
     return builtin_runtime.run(request)
+
+
+def run_arguments(request: RunRequest, *, runtime: str | None = None,
+                  internal: bool = False) -> list[str]:
+    """The `run ...` arguments that `build_parser` parses back into `request`.
+
+    The one place a host command line is built, for spawned children (with
+    `internal`, the options only the API uses) and for scripts/runtime.py,
+    whose command line also serves timecraft: a grant at its own path is
+    written as a bare `--dir HOST`, the only form timecraft takes.
+    """
+    command = ["run"]
+    if runtime is not None:
+        command += ["--runtime", runtime]
+    for name, value in request.env.items():
+        command += ["-e", f"{name}={value}"]
+    for grant in request.grants:
+        host_path = str(grant.host_path)
+        command += ["--dir", host_path if grant.guest_path == host_path
+                    else f"{host_path}:{grant.guest_path}"]
+    command += ["--sockets", request.sockets]
+    if request.ca_file:
+        command += ["--ca-file", request.ca_file]
+    if internal:
+        internal_options: tuple[tuple[str, object], ...] = (
+            ("--process-id", request.process_id), ("--ip-address", request.ip_address),
+            ("--lifeline-fd", request.lifeline_fd))
+        for option, setting in internal_options:
+            if setting is not None:
+                command += [option, str(setting)]
+    return [*command, "--", str(request.module), *request.args]
+
+
+def console_main() -> None:
+    """Entry point of the `timecraft-python-host` console script."""
+    sys.exit(main())

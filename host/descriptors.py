@@ -6,7 +6,7 @@ import os
 import stat
 
 from host import wasi_abi as abi
-from host.guest_memory import WasiError
+from host.errors import WasiError
 
 
 class Descriptor:

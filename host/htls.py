@@ -12,7 +12,7 @@ import socket
 import ssl
 
 from host import wasi_abi as abi
-from host.guest_memory import WasiError
+from host.errors import WasiError
 
 CA_FILE_ENV = "TIMECRAFT_PYTHON_CA_FILE"
 _RECEIVE_CHUNK = 65536

@@ -12,19 +12,13 @@ import os
 from pathlib import Path
 
 import wasmtime
-from wasmtime import _ffi as ffi
+
+from host.wasmtime_private import native_library_identity
 
 
 def cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
     return Path(base) / "timecraft-python" / "modules"
-
-
-def _engine_build_key() -> str:
-    """Identifies the wasmtime native library: serialized modules only load in
-    the build that produced them (the Python package exposes no version)."""
-    library = os.stat(ffi.dll._name)
-    return f"{library.st_size:x}-{library.st_mtime_ns:x}"
 
 
 def _identity(info: os.stat_result) -> str:
@@ -63,7 +57,7 @@ def _content_key(wasm_path: Path, index_entry: Path) -> tuple[str, bytes | None]
 def load_module(engine: wasmtime.Engine, wasm_path: Path) -> wasmtime.Module:
     """Compile `wasm_path`, or reuse the cached compilation for identical bytes."""
     directory = cache_dir()
-    build = _engine_build_key()
+    build = native_library_identity()
     index_entry = directory / "index" / f"{_identity(os.stat(wasm_path))}-{build}"
     key, data = _content_key(wasm_path, index_entry)
     cached = directory / f"{key}-wasmtime-{build}.cwasm"

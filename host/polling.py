@@ -10,7 +10,9 @@ import time
 
 from host import wasi_abi as abi
 from host.descriptors import FdTable
-from host.guest_memory import GuestMemory, WasiError
+from host.errors import WasiError
+from host.guest_memory import GuestMemory
+from host.hostcall import hostcall
 from host.wasi_process import clock_now
 from host.wasi_sockets import PollPlan, SocketDescriptor
 
@@ -24,6 +26,7 @@ class PollCalls:
         self.memory = memory
         self.table = table
 
+    @hostcall("iiii")
     def poll_oneoff(self, subscriptions: int, events: int, count: int, out: int) -> int:
         if count == 0:
             return abi.EINVAL
@@ -96,9 +99,9 @@ class PollCalls:
                     plan.settle()
                     continue
                 hangup = abi.EVENT_FD_READWRITE_HANGUP if revents & select.POLLHUP else 0
-                error = abi.EBADF if revents & select.POLLNVAL else 0
-                if revents & plan.events or hangup or error or revents & select.POLLERR:
-                    ready.append((userdata, error, kind, 0, hangup))
+                errno = abi.EBADF if revents & select.POLLNVAL else 0
+                if revents & plan.events or hangup or errno or revents & select.POLLERR:
+                    ready.append((userdata, errno, kind, 0, hangup))
             if ready or expired:
                 return ready + expired
 

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from host import wasi_abi as abi
 from host.descriptors import Descriptor, FdTable
-from host.guest_memory import GuestMemory, WasiError
+from host.errors import WasiError
+from host.guest_memory import GuestMemory
+from host.hostcall import WASMEDGE, hostcall
 
 if TYPE_CHECKING:
     import ssl
@@ -246,6 +248,7 @@ class SocketCalls:
 
     # -- preview 1 ---------------------------------------------------------------
 
+    @hostcall("iii")
     def sock_accept(self, fd: int, flags: int, out: int) -> int:
         listener = self._socket(fd, abi.RIGHT_SOCK_ACCEPT)
         if flags & ~abi.FDFLAG_NONBLOCK:
@@ -255,6 +258,7 @@ class SocketCalls:
         self.memory.put_u32(out, self.table.add(accepted))
         return 0
 
+    @hostcall("iiiiii")
     def sock_recv(self, fd: int, iovs: int, iovs_len: int, riflags: int, out_nread: int,
                   out_roflags: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_READ)
@@ -274,11 +278,13 @@ class SocketCalls:
         truncated = abi.ROFLAG_RECV_DATA_TRUNCATED if message_flags & socket.MSG_TRUNC else 0
         return received, truncated, address
 
+    @hostcall("iiiii")
     def sock_send(self, fd: int, iovs: int, iovs_len: int, _siflags: int, out: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_WRITE)
         self.memory.put_u32(out, descriptor.write_from(self.memory.iovecs(iovs, iovs_len)))
         return 0
 
+    @hostcall("ii")
     def sock_shutdown(self, fd: int, how: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_SOCK_SHUTDOWN)
         if how not in _SHUTDOWN:
@@ -288,6 +294,7 @@ class SocketCalls:
 
     # -- WasmEdge extension ------------------------------------------------------
 
+    @hostcall("iii", abi=WASMEDGE)
     def sock_open(self, family: int, socket_type: int, out: int) -> int:
         host_family = _FAMILIES.get(family)
         if host_family is None:
@@ -299,12 +306,14 @@ class SocketCalls:
         self.memory.put_u32(out, self.table.add(SocketDescriptor(sock, False)))
         return 0
 
+    @hostcall("iii", abi=WASMEDGE)
     def sock_bind(self, fd: int, address: int, port: int) -> int:
         descriptor = self._socket(fd)
         target = self._read_address(address, port, descriptor.sock.family)
         descriptor.sock.bind(self.network.bind_target(target))
         return 0
 
+    @hostcall("iii", abi=WASMEDGE)
     def sock_connect(self, fd: int, address: int, port: int) -> int:
         descriptor = self._socket(fd)
         target = self.network.connect_target(
@@ -315,10 +324,12 @@ class SocketCalls:
         self._start_tls_if_ready(descriptor)
         return 0
 
+    @hostcall("ii", abi=WASMEDGE)
     def sock_listen(self, fd: int, backlog: int) -> int:
         self._socket(fd).sock.listen(backlog)
         return 0
 
+    @hostcall("iiiiiiii", abi=WASMEDGE)
     def sock_recv_from(self, fd: int, iovs: int, iovs_len: int, address: int, riflags: int,
                        out_port: int, out_nread: int, out_roflags: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_READ)
@@ -329,6 +340,7 @@ class SocketCalls:
         self.memory.put_u16(out_roflags, truncated)
         return 0
 
+    @hostcall("iiiiiii", name="sock_recv_from", abi=WASMEDGE)
     def sock_recv_from_v1(self, fd: int, iovs: int, iovs_len: int, address: int, riflags: int,
                           out_nread: int, out_roflags: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_READ)
@@ -338,6 +350,7 @@ class SocketCalls:
         self.memory.put_u16(out_roflags, truncated)
         return 0
 
+    @hostcall("iiiiiii", abi=WASMEDGE)
     def sock_send_to(self, fd: int, iovs: int, iovs_len: int, address: int, port: int,
                      _siflags: int, out: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_WRITE)
@@ -346,6 +359,7 @@ class SocketCalls:
         self.memory.put_u32(out, sent)
         return 0
 
+    @hostcall("iiiii", abi=WASMEDGE)
     def sock_getsockopt(self, fd: int, level: int, option: int, out: int, value_len: int) -> int:
         descriptor = self._socket(fd)
         if value_len != 4:
@@ -366,6 +380,7 @@ class SocketCalls:
         self.memory.put_u32(out, value & 0xFFFFFFFF)
         return 0
 
+    @hostcall("iiiii", abi=WASMEDGE)
     def sock_setsockopt(self, fd: int, level: int, option: int, value: int,
                         value_len: int) -> int:
         descriptor = self._socket(fd)
@@ -413,16 +428,19 @@ class SocketCalls:
         sock = self._socket(fd).sock
         return (sock.getpeername() if peer else sock.getsockname()), sock.family
 
+    @hostcall("iii", abi=WASMEDGE)
     def sock_getlocaladdr(self, fd: int, address: int, out_port: int) -> int:
         found, family = self._local_or_peer(fd, False)
         self.memory.put_u32(out_port, self._write_address(address, found, family))
         return 0
 
+    @hostcall("iii", abi=WASMEDGE)
     def sock_getpeeraddr(self, fd: int, address: int, out_port: int) -> int:
         found, family = self._local_or_peer(fd, True)
         self.memory.put_u32(out_port, self._write_address(address, found, family))
         return 0
 
+    @hostcall("iiiiiiii", abi=WASMEDGE)
     def sock_getaddrinfo(self, name: int, name_len: int, service: int, service_len: int,
                          hints: int, results: int, max_results: int, out_count: int) -> int:
         host = self.memory.read(name, name_len).split(b"\0", 1)[0].decode("idna")
@@ -477,19 +495,3 @@ class SocketCalls:
         elif fields[6]:
             fields[7] = 0
         _ADDRINFO.pack_into(self.memory.view, record, *fields)
-
-    def variants(self) -> dict[str, dict[int, Callable[..., int]]]:
-        """WasmEdge functions by name and parameter count (v1 and v2 differ)."""
-        return {
-            "sock_open": {3: self.sock_open},
-            "sock_bind": {3: self.sock_bind},
-            "sock_connect": {3: self.sock_connect},
-            "sock_listen": {2: self.sock_listen},
-            "sock_recv_from": {8: self.sock_recv_from, 7: self.sock_recv_from_v1},
-            "sock_send_to": {7: self.sock_send_to},
-            "sock_getsockopt": {5: self.sock_getsockopt},
-            "sock_setsockopt": {5: self.sock_setsockopt},
-            "sock_getlocaladdr": {3: self.sock_getlocaladdr},
-            "sock_getpeeraddr": {3: self.sock_getpeeraddr},
-            "sock_getaddrinfo": {8: self.sock_getaddrinfo},
-        }

@@ -16,7 +16,7 @@ import pytest
 import wasmtime
 
 from host.api import SERVICE_PATH, ApiServer, start_api
-from host.cli import Grant, RunRequest
+from host.requests import Grant, RunRequest
 from host.wasi_sockets import TIMECRAFT_API_ADDRESS, NetworkView
 
 # Runs forever without listening: a worker that never becomes ready.

@@ -67,3 +67,24 @@ def test_a_truncated_cache_entry_is_replaced(tmp_path: Path, private_cache: Path
     compiled.write_bytes(compiled.read_bytes()[:100])
     assert isinstance(modcache.load_module(engine, module), wasmtime.Module)
     assert compiled.stat().st_size > 100
+
+
+def test_run_arguments_parse_back_into_the_same_request(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    request = cli.RunRequest(
+        module=tmp_path / "m.wasm", args=["-c", "--dir", "x"], env={"A": "1", "B": "x=y"},
+        grants=[cli.Grant(tmp_path, str(tmp_path)), cli.Grant(tmp_path / "data", "/data")],
+        sockets="wasmedgev2", ca_file=str(tmp_path / "ca.pem"), process_id="p1",
+        ip_address="127.9.9.9", lifeline_fd=7)
+    arguments = cli.run_arguments(request, runtime="builtin", internal=True)
+    options = cli.build_parser().parse_args(arguments)
+    assert options.runtime == "builtin"
+    assert dict(options.env) == request.env
+    assert options.dir == list(request.grants)
+    assert (options.sockets, options.ca_file) == (request.sockets, request.ca_file)
+    assert (options.process_id, options.ip_address, options.lifeline_fd) == ("p1", "127.9.9.9", 7)
+    assert options.module == request.module
+    assert options.args[-3:] == ["-c", "--dir", "x"]
+    # timecraft takes only `--dir HOST`: a grant at its own path is written that way.
+    assert arguments[arguments.index("--dir") + 1] == str(tmp_path)
+    assert "--process-id" not in cli.run_arguments(request)

@@ -11,7 +11,7 @@ import wasmtime
 
 from wasm_guests import GUEST_ROOT, MEMORY_PAGES, ROOT_FD, WasiGuest
 from host import wasi_abi as abi
-from host.cli import Grant
+from host.requests import Grant
 
 
 def test_args_and_environment(tree: Path) -> None:

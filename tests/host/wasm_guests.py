@@ -13,10 +13,10 @@ from pathlib import Path
 
 import wasmtime
 
-from host import signatures
 from host import wasi_abi as abi
-from host.builtin_runtime import BuiltinHost
-from host.cli import Grant, RunRequest
+from host.builtin_runtime import CALL_GROUPS, BuiltinHost
+from host.hostcall import declarations
+from host.requests import Grant, RunRequest
 
 GUEST_ROOT = "/sandbox"
 ROOT_FD = 3  # first preopen after stdio
@@ -27,11 +27,13 @@ _WAT_TYPES = {"i": "i32", "I": "i64"}
 
 def _wrapper_module() -> str:
     imports, exports = [], []
-    every = dict(signatures.PREVIEW1)
-    every.update({name: forms[0] for name, forms in signatures.WASMEDGE.items()})
-    for name, params in every.items():
+    every = {}
+    for call in declarations(*CALL_GROUPS):
+        every.setdefault(call.name, call)  # the first form of each (sock_recv_from: v2)
+    for name, call in every.items():
+        params = call.params
         param_list = " ".join(_WAT_TYPES[p] for p in params)
-        result = "" if name in signatures.NO_RESULT else "(result i32)"
+        result = "(result i32)" if call.returns_errno else ""
         imports.append(f'(import "wasi_snapshot_preview1" "{name}" '
                        f'(func ${name} (param {param_list}) {result}))')
         body = " ".join(f"local.get {i}" for i in range(len(params)))

@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from host.api import ApiServer, start_api
-from host.cli import Grant, RunRequest
+from host.requests import Grant, RunRequest
 from scripts import deps, layout
 from timecraft import Client
 
