@@ -20,10 +20,10 @@ from host.messages import first_line
 from host.modcache import load_module
 from host.polling import PollCalls
 from host.requests import RunRequest
+from host.virtual_network import VirtualNetwork
 from host.wasi_abi import ENOSYS
 from host.wasi_files import FileCalls
 from host.wasi_process import ProcessCalls
-from host.virtual_network import VirtualNetwork
 from host.wasi_sockets import SocketCalls, tls_sessions
 
 if TYPE_CHECKING:

@@ -155,7 +155,7 @@ class TlsClient:
 
     def decrypt(self) -> tuple[bytes, bool]:
         """(plaintext received so far, whether the server's stream has ended)."""
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             try:
                 chunk = self._tls.read(_CHUNK)

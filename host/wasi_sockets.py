@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable
 
 from host import resolver
 from host import wasi_abi as abi
@@ -95,7 +95,7 @@ class HostSocket(Descriptor):
         return True
 
 
-SocketDescriptor = Union[VirtualStreamSocket, HostSocket]
+SocketDescriptor = VirtualStreamSocket | HostSocket
 
 
 def is_socket(descriptor: Descriptor) -> bool:
@@ -120,7 +120,7 @@ def tls_sessions(ca_file: str | None) -> Callable[[bytes], TlsClient]:
 
 
 # A guest address: an IP endpoint, or an AF_UNIX name ("@name" is abstract).
-GuestAddress = Union[Endpoint, bytes]
+GuestAddress = Endpoint | bytes
 
 
 class SocketCalls:
@@ -179,7 +179,7 @@ class SocketCalls:
         return 0
 
     @staticmethod
-    def _host_address(sock: socket.socket, address: GuestAddress) -> object:
+    def _host_address(sock: socket.socket, address: GuestAddress) -> tuple[Any, ...] | bytes:
         """`address` for a real socket's bind/connect/sendto."""
         if sock.family == socket.AF_UNIX:
             if isinstance(address, Endpoint):

@@ -567,6 +567,8 @@ class SSLSocket(socket.socket):
     do_handshake_on_connect: bool
     suppress_ragged_eofs: bool
     server_side: bool
+    _server_name: bytes  # the hTLS option's value
+    _htls_started: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{type(self).__name__} does not have a public constructor. "
@@ -658,8 +660,8 @@ class SSLSocket(socket.socket):
         if not peeked:
             pending = self.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if pending:
-                error = OSError(pending, os.strerror(pending))
-                raise _host_failure(error, self.server_hostname, writing=False)
+                failure = OSError(pending, os.strerror(pending))
+                raise _host_failure(failure, self.server_hostname, writing=False)
 
     def connect(self, address: Any) -> None:
         try:
