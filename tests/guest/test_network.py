@@ -304,6 +304,27 @@ def test_https_with_requests_and_a_trusted_certificate(net_guest: GuestRunner,
                     "body": '{"secure": true}'}
 
 
+def test_raw_htls_with_a_c_string_name(net_guest: GuestRunner, https_port: int,
+                                       ca_file: Path) -> None:
+    # The option straight from Python, its value ending in a C string's NUL:
+    # the sockets library drops the NUL, which timecraft would send as part of
+    # the name (and the server would refuse).
+    out = net_guest.python(
+        "import socket\n"
+        f"s = socket.create_connection(('{HOST_SIDE}', {https_port}), timeout={IO_TIMEOUT})\n"
+        f"s.setsockopt(0x74696d65, 1, b'{HOST_SIDE}\\0')\n"
+        "s.sendall(b'GET /hello HTTP/1.0\\r\\n\\r\\n')\n"
+        "data = b''\n"
+        "while chunk := s.recv(4096):\n"
+        "    data += chunk\n"
+        "print(data.split(b'\\r\\n')[0].decode())\n"
+        "print(data.rsplit(b'\\r\\n', 1)[-1].decode())",
+        ca_file=ca_file, timeout=GUEST_TIMEOUT)
+    status_line, body = out.splitlines()
+    assert status_line.split()[1] == "200"
+    assert body == HELLO
+
+
 # What urllib and requests raise for a rejected certificate, one library per run:
 # under the real timecraft the first rejection ends the whole run (spec §8).
 REJECTION_CODE = {

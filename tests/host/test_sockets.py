@@ -861,3 +861,24 @@ def test_unix_sockets_stay_within_the_grants(net: SocketGuest) -> None:
     descriptor = net.bytes_at(struct.pack("<II", net.bytes_at(abstract.ljust(128, b"\0")), 128))
     assert net.call("sock_bind", fd, descriptor, 0) == 0
     assert net.call("sock_listen", fd, 0xFFFFFFFF) == 0  # a huge backlog is clamped
+
+
+def test_s1_a_wasmedge_v1_module_is_refused_with_a_reason(tree: Path) -> None:
+    """§1: sock_accept with 2 parameters marks WasmEdge v1, which this host does not offer."""
+    import wasmtime
+
+    from host.builtin_runtime import BuiltinHost, detect_sockets_extension
+    from host.errors import GuestSetupError
+    from host.requests import RunRequest
+
+    engine = wasmtime.Engine()
+    v1 = wasmtime.Module(engine, '(module (import "wasi_snapshot_preview1" "sock_accept" '
+                                 '(func (param i32 i32) (result i32))) (memory (export "memory") 1))')
+    v2 = wasmtime.Module(engine, '(module (import "wasi_snapshot_preview1" "sock_open" '
+                                 '(func (param i32 i32 i32) (result i32))) (memory (export "memory") 1))')
+    plain = wasmtime.Module(engine, '(module (memory (export "memory") 1))')
+    assert [detect_sockets_extension(module) for module in (v1, v2, plain)] == \
+        ["wasmedgev1", "wasmedgev2", "none"]
+    host = BuiltinHost(RunRequest(module=Path("v1.wasm"), args=[]))
+    with pytest.raises(GuestSetupError, match="WasmEdge v1"):
+        host.link(engine, v1)
