@@ -71,7 +71,7 @@ class GuestRunner:
         return command, guest.cwd, host_env
 
     @contextmanager
-    def _exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Iterator[None]:
         """Under $TIMECRAFT, one run at a time (they all take host port 7463)."""
         if self.runtime is not None:
             yield
@@ -100,7 +100,7 @@ class GuestRunner:
         system store).
         """
         command, run_cwd, host_env = self._command(args, cwd, grants, extra_env, deps, ca_file)
-        with self._exclusive():
+        with self.exclusive():
             return subprocess.run(command, cwd=run_cwd, env=host_env, capture_output=True,
                                   text=True, timeout=timeout)
 
