@@ -26,7 +26,7 @@ from host.wasi_process import ProcessCalls
 from host.wasi_sockets import NetworkView, SocketCalls
 
 if TYPE_CHECKING:
-    from host.api import ApiServer
+    from host.api.transport import ApiServer
 
 SOCKET_EXTENSIONS_WITH_WASMEDGE = ("auto", "wasmedgev1", "wasmedgev2")
 EXIT_HOST_ERROR = 2
@@ -44,7 +44,7 @@ def _unsupported(*_args: int) -> int:
 
 
 class LazyApi:
-    """The guest's timecraft API (host/api.py), started on its first connection.
+    """The guest's timecraft API (host/api/), started on its first connection.
 
     Guests that never call the API do not pay for importing http.server and
     subprocess, nor for a server thread.
@@ -56,7 +56,7 @@ class LazyApi:
 
     def address(self) -> tuple[str, int]:
         if self._server is None:
-            from host.api import start_api
+            from host.api.transport import start_api
 
             self._server = start_api(self._request)
         return self._server.address
@@ -143,7 +143,7 @@ def run(request: RunRequest) -> int:
         print(f"host: cannot read {request.module}: {error.strerror}", file=sys.stderr)
         return EXIT_HOST_ERROR
     if request.lifeline_fd is not None:
-        from host.api import exit_with_parent
+        from host.api.children import exit_with_parent
 
         exit_with_parent(request.lifeline_fd)
     api = LazyApi(request)

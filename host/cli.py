@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=RUNTIMES,
                      default=os.environ.get("TIMECRAFT_PYTHON_RUNTIME", RUNTIMES[0]),
                      help="WASI implementation (default: %(default)s)")
-    # Internal: how host/api.py starts spawned processes and task workers.
+    # Internal: how host/api/ starts spawned processes and task workers.
     run.add_argument("--process-id", help=argparse.SUPPRESS)
     run.add_argument("--ip-address", help=argparse.SUPPRESS)
     run.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)

@@ -24,7 +24,7 @@ class RunRequest(NamedTuple):
     sockets: str = "none"
     # Extra CA bundle trusted by hTLS, on top of the system trust store.
     ca_file: str | None = None
-    # Set only for modules a guest spawned through the API (see host/api.py):
+    # Set only for modules a guest spawned through the API (see host/api/):
     # their id, their own loopback address, and the pipe that ends them with it.
     process_id: str | None = None
     ip_address: str | None = None

@@ -64,7 +64,7 @@ _OWN_LOOPBACK = ("0.0.0.0", "127.0.0.1")
 
 
 class NetworkView:
-    """What loopback addresses mean to this guest (see host/api.py).
+    """What loopback addresses mean to this guest (see host/api/).
 
     A spawned process has `own_address`: its binds to 0.0.0.0 or 127.0.0.1,
     and its connections to 127.0.0.1, land there instead. `api_address`, when

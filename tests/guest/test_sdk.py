@@ -1,6 +1,6 @@
 """The timecraft SDK inside python.wasm, against the runtime's API.
 
-Under the builtin runtime the API is host/api.py; under $TIMECRAFT it is
+Under the builtin runtime the API is host/api/; under $TIMECRAFT it is
 timecraft's own. Workers are python.wasm running tests/guest/programs/sdk_*.
 """
 

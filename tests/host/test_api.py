@@ -1,4 +1,4 @@
-"""host/api.py: the timecraft API of the builtin runtime, below what the SDK tests see."""
+"""host/api/: the timecraft API of the builtin runtime, below what the SDK tests see."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The SDK against the real API of the builtin host (host/api.py), in-process.
+"""The SDK against the real API of the builtin host (host/api/), in-process.
 
 Run from the repository root, where `host` and `scripts` are importable:
 `python -m pytest timecraft-sdk/tests`. Tests with workers run python.wasm
