@@ -6,6 +6,7 @@ the directory sandbox are all under its control.
 
 from __future__ import annotations
 
+import socket
 import sys
 from typing import TYPE_CHECKING
 
@@ -54,12 +55,13 @@ class LazyApi:
         self._request = request
         self._server: ApiServer | None = None
 
-    def address(self) -> tuple[str, int]:
+    def connect(self) -> socket.socket:
+        """A new connection to the API, which only this guest can make."""
         if self._server is None:
             from host.api.transport import start_api
 
             self._server = start_api(self._request)
-        return self._server.address
+        return self._server.connect()
 
     def close(self) -> None:
         """Stop the server and every process the guest started through it."""
@@ -149,7 +151,7 @@ def run(request: RunRequest) -> int:
     api = LazyApi(request)
     try:
         return _run_instance(engine, module, BuiltinHost(request, NetworkView(
-            request.ip_address, api.address)))
+            request.ip_address, api.connect)))
     finally:
         api.close()
 

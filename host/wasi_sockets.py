@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 import socket
 import struct
-from typing import TYPE_CHECKING, Callable, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 from host import wasi_abi as abi
 from host.descriptors import Descriptor, FdTable
@@ -67,14 +67,15 @@ class NetworkView:
     """What loopback addresses mean to this guest (see host/api/).
 
     A spawned process has `own_address`: its binds to 0.0.0.0 or 127.0.0.1,
-    and its connections to 127.0.0.1, land there instead. `api_address`, when
-    given, says where the guest's connections to timecraft's API address go.
+    and its connections to 127.0.0.1, land there instead. `api_connect`, when
+    given, opens a connection to the guest's own API: a connection to
+    timecraft's API address becomes that (see api_connection).
     """
 
     def __init__(self, own_address: str | None = None,
-                 api_address: Callable[[], tuple[str, int]] | None = None) -> None:
+                 api_connect: Callable[[], socket.socket] | None = None) -> None:
         self.own_address = own_address
-        self.api_address = api_address
+        self.api_connect = api_connect
 
     def bind_target(self, address: object) -> object:
         if self.own_address and isinstance(address, tuple) and address[0] in _OWN_LOOPBACK:
@@ -82,11 +83,40 @@ class NetworkView:
         return address
 
     def connect_target(self, address: object) -> object:
-        if self.api_address is not None and address == TIMECRAFT_API_ADDRESS:
-            return self.api_address()
         if self.own_address and isinstance(address, tuple) and address[0] == "127.0.0.1":
             return self.own_address, address[1]
         return address
+
+    def api_connection(self, address: object) -> socket.socket | None:
+        """A connection to the guest's API if `address` is timecraft's API address.
+
+        The API listens nowhere: each connection is a socket pair, so only
+        this guest reaches its API. The guest's end keeps the identity of
+        the TCP connection the guest asked for.
+        """
+        if self.api_connect is None or address != TIMECRAFT_API_ADDRESS:
+            return None
+        connection = self.api_connect()
+        return ApiConnection(socket.AF_INET, socket.SOCK_STREAM, 0, connection.detach())
+
+
+class ApiConnection(socket.socket):
+    """The guest's end of an API socket pair, seen as a TCP connection to 127.0.0.1:7463."""
+
+    def getpeername(self) -> tuple[str, int]:
+        return TIMECRAFT_API_ADDRESS
+
+    def getsockname(self) -> tuple[str, int]:
+        return "127.0.0.1", 0
+
+    def getsockopt(self, level: int, option: int, *args: int) -> Any:
+        if level == socket.IPPROTO_TCP:
+            return 0  # TCP options mean nothing on a socket pair
+        return super().getsockopt(level, option, *args)
+
+    def setsockopt(self, level: int, option: int, *args: Any) -> None:
+        if level != socket.IPPROTO_TCP:
+            super().setsockopt(level, option, *args)
 
 
 class PollPlan(NamedTuple):
@@ -138,6 +168,13 @@ class SocketDescriptor(Descriptor):
 
     def close(self) -> None:
         self.sock.close()
+
+    def replace_socket(self, sock: socket.socket) -> None:
+        """Go on with `sock`, already connected, in place of the socket so far."""
+        sock.setblocking(self.sock.getblocking())
+        self.sock.close()
+        self.sock = sock
+        self.host_fd = sock.fileno()
 
     def poll_plan(self, writing: bool) -> PollPlan | None:
         """None when the guest's operation can proceed right now."""
@@ -316,8 +353,12 @@ class SocketCalls:
     @hostcall("iii", abi=WASMEDGE)
     def sock_connect(self, fd: int, address: int, port: int) -> int:
         descriptor = self._socket(fd)
-        target = self.network.connect_target(
-            self._read_address(address, port, descriptor.sock.family))
+        requested = self._read_address(address, port, descriptor.sock.family)
+        api = self.network.api_connection(requested)
+        if api is not None:
+            descriptor.replace_socket(api)
+            return 0
+        target = self.network.connect_target(requested)
         if descriptor.flags & abi.FDFLAG_NONBLOCK:
             return abi.from_host_number(descriptor.sock.connect_ex(target))
         descriptor.sock.connect(target)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import http.server
 import json
+import socket
 import threading
 import uuid
 from typing import Any
@@ -14,11 +16,15 @@ from host.api.methods import Api
 from host.requests import RunRequest
 
 SERVICE_PATH = "/timecraft.server.v1.TimecraftService/"
+MAX_CONNECTIONS = 16
+# An idle connection gives its place back after this long.
+IDLE_TIMEOUT = 60.0
 
 
 class _ConnectHandler(http.server.BaseHTTPRequestHandler):
-    server: ApiServer
+    server: ApiServer  # type: ignore[assignment]
     protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
 
     def do_POST(self) -> None:
         try:
@@ -54,34 +60,98 @@ class _ConnectHandler(http.server.BaseHTTPRequestHandler):
         pass  # the guest's stderr is the guest's: no access log on it
 
 
-class ApiServer(http.server.ThreadingHTTPServer):
-    """The API over HTTP on an ephemeral loopback port, served from a thread."""
+class ApiServer:
+    """Serves the API on connections handed to it: it listens on no address.
 
-    daemon_threads = True
+    The guest's connections to 127.0.0.1:7463 come from connect(), one end of
+    a socket pair whose other end the socket layer puts behind the guest's
+    socket, so no other process, user or guest can reach this API. Each
+    connection is served by its own thread.
+    """
 
-    def __init__(self, api: Api) -> None:
-        super().__init__(("127.0.0.1", 0), _ConnectHandler)
+    def __init__(self, api: Api, max_connections: int) -> None:
         self.api = api
-        self._thread = threading.Thread(target=self.serve_forever, name="timecraft-api",
-                                        daemon=True)
-        self._thread.start()
+        self.max_connections = max_connections
+        self._connections: set[socket.socket] = set()
+        self._listener: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._closed = False
 
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self.server_address[:2]
+    def connect(self) -> socket.socket:
+        """A new connection to the API (raises ConnectionRefusedError when at its limit)."""
+        ours, theirs = socket.socketpair()
+        try:
+            self.serve(ours)
+        except OSError:
+            theirs.close()
+            raise
+        return theirs
+
+    def serve(self, connection: socket.socket) -> None:
+        """Serve the API on `connection`, or close it and refuse when at the limit."""
+        with self._lock:
+            refused = self._closed or len(self._connections) >= self.max_connections
+            if not refused:
+                self._connections.add(connection)
+        if refused:
+            connection.close()
+            raise ConnectionRefusedError(
+                errno.ECONNREFUSED, f"the timecraft API serves at most {self.max_connections} "
+                "connections at once")
+        threading.Thread(target=self._handle, args=(connection,), name="timecraft-api",
+                         daemon=True).start()
+
+    def _handle(self, connection: socket.socket) -> None:
+        try:
+            _ConnectHandler(connection, ("guest", 0), self)
+        except OSError:
+            pass  # the guest went away mid-request
+        finally:
+            with self._lock:
+                self._connections.discard(connection)
+            connection.close()
+
+    def listen_on_loopback(self) -> tuple[str, int]:
+        """Also serve on an ephemeral loopback TCP port, and return its address.
+
+        For tests and tools on the host side only: every local process can
+        connect to that port, so a guest's own API never does this.
+        """
+        with self._lock:
+            if self._listener is None:
+                self._listener = socket.create_server(("127.0.0.1", 0))
+                threading.Thread(target=self._accept, args=(self._listener,),
+                                 name="timecraft-api-listener", daemon=True).start()
+            host, port = self._listener.getsockname()[:2]
         return str(host), int(port)
 
-    @property
-    def url(self) -> str:
-        host, port = self.address
-        return f"http://{host}:{port}"
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # closed
+            try:
+                self.serve(connection)
+            except ConnectionRefusedError:
+                pass
 
     def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+        """Stop serving (open connections are cut) and stop the guest's processes."""
+        with self._lock:
+            self._closed = True
+            connections = list(self._connections)
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.api.close()
 
 
 def start_api(request: RunRequest) -> ApiServer:
-    """The API server of the guest `request` runs, serving from now on."""
-    return ApiServer(Api(request, request.process_id or str(uuid.uuid4())))
+    """The API server of the guest `request` runs, ready for connect()."""
+    return ApiServer(Api(request, request.process_id or str(uuid.uuid4())), MAX_CONNECTIONS)

@@ -17,6 +17,7 @@ from host import wasi_abi as abi
 from host.builtin_runtime import CALL_GROUPS, BuiltinHost
 from host.hostcall import declarations
 from host.requests import Grant, RunRequest
+from host.wasi_sockets import NetworkView
 
 GUEST_ROOT = "/sandbox"
 ROOT_FD = 3  # first preopen after stdio
@@ -49,10 +50,11 @@ _MODULE = wasmtime.Module(_ENGINE, _wrapper_module())
 class WasiGuest:
     def __init__(self, grants: list[Grant], sockets: str = "wasmedgev2",
                  ca_file: str | None = None, args: list[str] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, network: NetworkView | None = None
+                 ) -> None:
         request = RunRequest(module=Path("guest.wasm"), args=args or [], env=env or {},
                              grants=grants, sockets=sockets, ca_file=ca_file)
-        self.host = BuiltinHost(request)
+        self.host = BuiltinHost(request, network)
         self.host.open_descriptors()
         linker, self.linker_state = self.host.link(_ENGINE, _MODULE)
         self.store = wasmtime.Store(_ENGINE)

@@ -51,7 +51,8 @@ def server(tmp_path: Path) -> Iterator[ApiServer]:
 
 @pytest.fixture
 def client(server: ApiServer) -> Iterator[Client]:
-    with Client(server.url) as api_client:
+    host, port = server.listen_on_loopback()  # where this CPython's SDK reaches it
+    with Client(f"http://{host}:{port}") as api_client:
         yield api_client
 
 
