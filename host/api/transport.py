@@ -103,7 +103,7 @@ class ApiServer:
 
     def _handle(self, connection: socket.socket) -> None:
         try:
-            _ConnectHandler(connection, ("guest", 0), self)
+            _ConnectHandler(connection, ("guest", 0), self)  # type: ignore[arg-type]
         except OSError:
             pass  # the guest went away mid-request
         finally:
