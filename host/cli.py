@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from host.requests import Grant, RunRequest
+from host.requests import ApiLimits, Grant, RunRequest
 
 SOCKET_EXTENSIONS = ("none", "auto", "path_open", "wasmedgev1", "wasmedgev2")
 RUNTIMES = ("builtin", "wasmtime")
@@ -28,6 +28,26 @@ def parse_grant(text: str) -> Grant:
     # Like timecraft, a directory appears at its own absolute path by default,
     # so the same absolute PYTHONHOME works under both runtimes.
     return Grant(host_path, guest if sep else str(host_path))
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# The API limits' options: (option, ApiLimits field, help).
+API_LIMIT_OPTIONS = (
+    ("--max-processes", "processes", "processes the guest and everything it starts may "
+     "have running through the API at once"),
+    ("--max-api-work", "work", "API connections served, and tasks run, at once"),
+    ("--max-api-body", "body", "bytes of an API request body, and of a task's response body"),
+    ("--max-api-tasks", "tasks", "tasks kept (submitted and not discarded) at once"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,21 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=RUNTIMES,
                      default=os.environ.get("TIMECRAFT_PYTHON_RUNTIME", RUNTIMES[0]),
                      help="WASI implementation (default: %(default)s)")
+    for option, name, text in API_LIMIT_OPTIONS:
+        run.add_argument(option, type=positive_int, default=getattr(ApiLimits(), name),
+                         dest=f"limit_{name}", metavar="N",
+                         help=f"{text} (default: %(default)s)")
     # Internal: how host/api/ starts spawned processes and task workers.
     run.add_argument("--process-id", help=argparse.SUPPRESS)
     run.add_argument("--ip-address", help=argparse.SUPPRESS)
     run.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--process-slots-fd", type=int, help=argparse.SUPPRESS)
     run.add_argument("module", type=Path, help="the .wasm module")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the guest")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
-    if not options.module.is_file():
-        print(f"host: module {options.module} not found", file=sys.stderr)
-        return 2
-    request = RunRequest(
+def request_from(options: argparse.Namespace) -> RunRequest:
+    """The RunRequest that parsed `run` options stand for."""
+    return RunRequest(
         module=options.module,
         args=list(options.args),
         env=dict(options.env),
@@ -77,7 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         process_id=options.process_id,
         ip_address=options.ip_address,
         lifeline_fd=options.lifeline_fd,
+        api_limits=ApiLimits(**{name: getattr(options, f"limit_{name}")
+                                for _, name, _ in API_LIMIT_OPTIONS}),
+        process_slots_fd=options.process_slots_fd,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = build_parser().parse_args(argv)
+    if not options.module.is_file():
+        print(f"host: module {options.module} not found", file=sys.stderr)
+        return 2
+    request = request_from(options)
     if options.runtime == "wasmtime":
         from host import wasmtime_wasi
 
@@ -108,10 +141,15 @@ def run_arguments(request: RunRequest, *, runtime: str | None = None,
     command += ["--sockets", request.sockets]
     if request.ca_file:
         command += ["--ca-file", request.ca_file]
+    for option, name, _ in API_LIMIT_OPTIONS:
+        value = getattr(request.api_limits, name)
+        if value != getattr(ApiLimits(), name):  # timecraft has no such options
+            command += [option, str(value)]
     if internal:
         for option, value in (("--process-id", request.process_id),
                               ("--ip-address", request.ip_address),
-                              ("--lifeline-fd", request.lifeline_fd)):
+                              ("--lifeline-fd", request.lifeline_fd),
+                              ("--process-slots-fd", request.process_slots_fd)):
             if value is not None:
                 command += [option, str(value)]
     return [*command, "--", str(request.module), *request.args]

@@ -16,6 +16,20 @@ class Grant(NamedTuple):
     guest_path: str
 
 
+class ApiLimits(NamedTuple):
+    """What a guest may ask of its timecraft API (see README, Security); all at once."""
+
+    # Child hosts alive (spawned processes and task workers) in the guest's
+    # whole tree: its children's children count against the same limit.
+    processes: int = 8
+    # API connections served, and tasks running.
+    work: int = 16
+    # Bytes of one API request body, and of one task's response body.
+    body: int = 8 * 1024 * 1024
+    # Tasks kept: submitted and not discarded yet.
+    tasks: int = 256
+
+
 class RunRequest(NamedTuple):
     module: Path
     args: Sequence[str]
@@ -29,3 +43,6 @@ class RunRequest(NamedTuple):
     process_id: str | None = None
     ip_address: str | None = None
     lifeline_fd: int | None = None
+    api_limits: ApiLimits = ApiLimits()
+    # The file whose locks count the processes of the guest's tree (host/api/children.py).
+    process_slots_fd: int | None = None

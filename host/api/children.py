@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import collections
+import errno
+import fcntl
 import os
 import posixpath
 import random
+import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -18,7 +21,10 @@ from host.cli import run_arguments
 from host.requests import RunRequest
 
 EXIT_PARENT_GONE = 143
-_STDERR_TAIL_LINES = 20
+# Bytes of a child's stderr kept to explain its failure.
+_STDERR_TAIL_BYTES = 4096
+# struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for open file description locks).
+_FLOCK = struct.Struct("hhqqi4x")
 
 
 class ChildProcess:
@@ -28,16 +34,18 @@ class ChildProcess:
         self.process_id = process_id
         self.ip_address = ip_address
         self.popen = popen
-        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
+        self.stderr_tail = b""
         self._relay = threading.Thread(target=self._relay_stderr, daemon=True)
         self._relay.start()
 
     def _relay_stderr(self) -> None:
-        # Shown on the host's stderr as it comes, and kept to explain a failure.
+        # Shown on the host's stderr as it comes, and the end kept to explain a
+        # failure; read in pieces, as a line may be as long as the child likes.
         assert self.popen.stderr is not None
-        for line in self.popen.stderr:
-            os.write(2, line)
-            self.stderr_tail.append(line.decode(errors="replace").rstrip())
+        stderr = self.popen.stderr.fileno()
+        while piece := os.read(stderr, 65536):
+            os.write(2, piece)
+            self.stderr_tail = (self.stderr_tail + piece)[-_STDERR_TAIL_BYTES:]
 
     @property
     def alive(self) -> bool:
@@ -45,7 +53,8 @@ class ChildProcess:
 
     def exit_summary(self) -> str:
         self._relay.join(timeout=1)
-        last = next((line for line in reversed(self.stderr_tail) if line), "")
+        lines = self.stderr_tail.decode(errors="replace").splitlines()
+        last = next((line.rstrip() for line in reversed(lines) if line.strip()), "")
         return f"exit status {self.popen.returncode}" + (f": {last}" if last else "")
 
     def stop(self) -> None:
@@ -54,6 +63,47 @@ class ChildProcess:
         self.popen.kill()
         self.popen.wait()
         self._relay.join(timeout=1)
+
+
+class ProcessSlots:
+    """At most `count` child hosts alive at once in a guest's whole tree of hosts.
+
+    Slot i is a write lock on byte i of one unnamed file that every host of
+    the tree shares: the first host creates it, its children inherit it
+    (--process-slots-fd) and so do theirs. A slot's lock belongs to an open
+    file description that only the child host holding the slot keeps, so the
+    kernel frees the slot when that child ends, however it ends.
+    """
+
+    def __init__(self, count: int, shared_fd: int | None = None) -> None:
+        self.count = count
+        self.shared_fd = _unnamed_file() if shared_fd is None else shared_fd
+
+    def take(self) -> int:
+        """A new file descriptor holding a free slot, for the next child to inherit."""
+        holder = os.open(f"/proc/self/fd/{self.shared_fd}", os.O_RDWR | os.O_CLOEXEC)
+        for index in range(self.count):
+            try:
+                fcntl.fcntl(holder, fcntl.F_OFD_SETLK, _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET,
+                                                                   index, 1, 0))
+                return holder
+            except OSError as error:
+                if error.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(holder)
+                    raise
+        os.close(holder)
+        raise ApiError("resource_exhausted",
+                       f"{self.count} processes started through the API are running, the most "
+                       "this guest may have (see --max-processes)")
+
+
+def _unnamed_file() -> int:
+    try:
+        return os.open(tempfile.gettempdir(), os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except OSError:  # a file system without O_TMPFILE: a name, for a moment
+        fd, name = tempfile.mkstemp()
+        os.unlink(name)
+        return fd
 
 
 def _new_loopback_address(taken: set[str]) -> str:
@@ -71,6 +121,7 @@ class ProcessLauncher:
         # Children inherit the read end; nothing is ever written, so it reaches
         # end of file exactly when this process is gone.
         self.lifeline_read, self.lifeline_write = os.pipe()
+        self.slots = ProcessSlots(request.api_limits.processes, request.process_slots_fd)
         self._addresses: set[str] = set()
 
     def module_on_host(self, guest_path: str) -> Path:
@@ -93,16 +144,22 @@ class ProcessLauncher:
         host_path = self.module_on_host(module.path)
         process_id = str(uuid.uuid4())
         address = _new_loopback_address(self._addresses)
-        self._addresses.add(address)
         child = self.request._replace(
             module=host_path, args=list(module.args),
             env={**self.request.env, **dict(module.env)},
-            process_id=process_id, ip_address=address, lifeline_fd=self.lifeline_read)
+            process_id=process_id, ip_address=address, lifeline_fd=self.lifeline_read,
+            process_slots_fd=self.slots.shared_fd)
         command = [sys.executable, "-m", "host",
                    *run_arguments(child, runtime="builtin", internal=True)]
-        # The child's stdout goes to our stderr: the guest's own stdout stays its own.
-        popen = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=2,
-                                 stderr=subprocess.PIPE, pass_fds=(self.lifeline_read,))
+        slot = self.slots.take()
+        try:
+            # The child's stdout goes to our stderr: the guest's own stdout stays its own.
+            popen = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=2, stderr=subprocess.PIPE,
+                pass_fds=(self.lifeline_read, self.slots.shared_fd, slot))
+        finally:
+            os.close(slot)  # the child's copy holds the slot from now on
+        self._addresses.add(address)
         return ChildProcess(process_id, address, popen)
 
     def close(self) -> None:

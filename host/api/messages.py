@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from host.api.errors import ApiError
 
 JSONObject = dict[str, Any]
+
+# RFC 9110 tokens (methods, header names); field values without CR, LF or NUL.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FIELD_VALUE = re.compile(r"[^\r\n\0]*")
+# A request target: no whitespace or control characters.
+_TARGET = re.compile(r"[^\x00-\x20\x7f]+")
 
 
 def field(message: JSONObject, name: str, kind: type, default: Any) -> Any:
@@ -65,6 +72,23 @@ class TaskInput:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     port: int
+
+    def http_problem(self) -> str | None:
+        """Why this request cannot be sent over HTTP/1.1, if it cannot.
+
+        Checked when the task runs, not at submission: the task is accepted
+        and ends in ERROR with this message, as an HTTP client would fail it.
+        """
+        if not _TOKEN.fullmatch(self.method):
+            return f"httpRequest.method {self.method!r} is not an HTTP method"
+        if not _TARGET.fullmatch(self.path):
+            return f"httpRequest.path {self.path!r} has spaces or control characters"
+        for name, value in self.headers:
+            if not _TOKEN.fullmatch(name):
+                return f"httpRequest.headers: {name!r} is not a header name"
+            if not _FIELD_VALUE.fullmatch(value):
+                return f"httpRequest.headers: the value of {name} has CR, LF or NUL in it"
+        return None
 
     @classmethod
     def from_json(cls, task: Any) -> TaskInput:

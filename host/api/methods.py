@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import queue
 import subprocess
 import threading
 import time
@@ -22,7 +23,8 @@ RESPONSE_TIMEOUT = 60.0
 _CONNECT_RETRY_DELAY = 0.05
 
 
-def _exchange(connection: http.client.HTTPConnection, request: TaskInput) -> JSONObject:
+def exchange_with_worker(connection: http.client.HTTPConnection, request: TaskInput, max_body: int
+              ) -> JSONObject:
     connection.putrequest(request.method, request.path, skip_accept_encoding=True)
     for name, value in request.headers:
         connection.putheader(name, value)
@@ -30,7 +32,9 @@ def _exchange(connection: http.client.HTTPConnection, request: TaskInput) -> JSO
         connection.putheader("Content-Length", str(len(request.body)))
     connection.endheaders(request.body or None)
     reply = connection.getresponse()
-    body = reply.read()
+    body = reply.read(max_body + 1)
+    if len(body) > max_body:
+        raise TaskFailure(f"the response body is larger than {max_body} bytes (see --max-api-body)")
     response: JSONObject = {"statusCode": reply.status,
                             "headers": [{"name": name, "value": value}
                                         for name, value in reply.getheaders()]}
@@ -46,13 +50,18 @@ class Api:
                  startup_timeout: float = STARTUP_TIMEOUT,
                  response_timeout: float = RESPONSE_TIMEOUT) -> None:
         self.process_id = process_id
+        self.limits = request.api_limits
         self.launcher = ProcessLauncher(request)
         self.startup_timeout = startup_timeout
         self.response_timeout = response_timeout
-        self.board = TaskBoard()
+        self.board = TaskBoard(self.limits.tasks)
         self._children: dict[str, ChildProcess] = {}
         # Tasks with the same module share a worker, as in timecraft.
         self._workers: dict[ModuleCommand, ChildProcess] = {}
+        self._worker_start = threading.Lock()
+        # Tasks wait here for one of at most `limits.work` runner threads.
+        self._queue: queue.SimpleQueue[Task] = queue.SimpleQueue()
+        self._runners = 0
         self._lock = threading.Lock()
         self._closed = False
         self.methods: dict[str, Callable[[JSONObject], JSONObject]] = {
@@ -98,12 +107,15 @@ class Api:
 
     def submit_tasks(self, message: JSONObject) -> JSONObject:
         inputs = [TaskInput.from_json(task) for task in field(message, "requests", list, [])]
-        task_ids = []
-        for task_input in inputs:
-            task = self.board.add(task_input)
-            threading.Thread(target=self._run_task, args=(task,), daemon=True).start()
-            task_ids.append(task.task_id)
-        return {"taskId": task_ids}
+        tasks = self.board.add(inputs)
+        for task in tasks:
+            self._queue.put(task)
+        with self._lock:
+            starting = min(self.limits.work - self._runners, len(tasks))
+            self._runners += starting
+        for _ in range(starting):
+            threading.Thread(target=self._run_tasks, name="timecraft-task", daemon=True).start()
+        return {"taskId": [task.task_id for task in tasks]}
 
     def lookup_tasks(self, message: JSONObject) -> JSONObject:
         tasks = self.board.find(strings(message, "taskId"))
@@ -124,17 +136,25 @@ class Api:
     # -- running tasks ------------------------------------------------------------
 
     def _worker_for(self, module: ModuleCommand) -> ChildProcess:
-        with self._lock:
-            worker = self._workers.get(module)
-            if worker is not None and worker.alive:
-                return worker
-        worker = self._start(module)
-        with self._lock:
-            self._workers[module] = worker
-        return worker
+        with self._worker_start:  # tasks arriving together still share one worker
+            with self._lock:
+                worker = self._workers.get(module)
+                if worker is not None and worker.alive:
+                    return worker
+            worker = self._start(module)
+            with self._lock:
+                self._workers[module] = worker
+            return worker
+
+    def _run_tasks(self) -> None:
+        while True:
+            self._run_task(self._queue.get())
 
     def _run_task(self, task: Task) -> None:
         try:
+            problem = task.request.http_problem()
+            if problem is not None:
+                raise TaskFailure(problem)
             self.board.move(task, INITIALIZING)
             worker = self._worker_for(task.request.module)
             self.board.move(task, INITIALIZING, process_id=worker.process_id)
@@ -145,6 +165,9 @@ class Api:
             self.board.move(task, ERROR, error_message=error.message)
         except TaskFailure as failure:
             self.board.move(task, ERROR, error_message=str(failure))
+        except Exception as error:  # noqa: BLE001 - whatever happens, the task must end
+            self.board.move(task, ERROR, error_message=f"internal error: {type(error).__name__}: "
+                            f"{error}")
         else:
             self.board.move(task, SUCCESS, response=response)
 
@@ -170,7 +193,7 @@ class Api:
     def _deliver(self, worker: ChildProcess, connection: http.client.HTTPConnection,
                  request: TaskInput) -> JSONObject:
         try:
-            return _exchange(connection, request)
+            return exchange_with_worker(connection, request, self.limits.body)
         except TimeoutError:
             raise TaskFailure(f"worker {worker.process_id} did not answer within "
                               f"{self.response_timeout:g}s") from None

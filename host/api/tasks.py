@@ -41,15 +41,22 @@ class Task:
 class TaskBoard:
     """Every task of the guest, and the finished ones PollTasks has not returned yet."""
 
+    limit: int  # tasks kept at once
     tasks: dict[str, Task] = field(default_factory=dict)
     unpolled: collections.deque[str] = field(default_factory=collections.deque)
     changed: threading.Condition = field(default_factory=threading.Condition)
 
-    def add(self, request: TaskInput) -> Task:
-        task = Task(str(uuid.uuid4()), request)
+    def add(self, requests: list[TaskInput]) -> list[Task]:
+        """New tasks for `requests`: all of them, or none if there is no room."""
+        tasks = [Task(str(uuid.uuid4()), request) for request in requests]
         with self.changed:
-            self.tasks[task.task_id] = task
-        return task
+            if len(self.tasks) + len(tasks) > self.limit:
+                raise ApiError("resource_exhausted",
+                               f"{len(self.tasks)} tasks are kept and at most {self.limit} may "
+                               "be: discard finished ones (or see --max-api-tasks)")
+            for task in tasks:
+                self.tasks[task.task_id] = task
+        return tasks
 
     def move(self, task: Task, state: str, **outcome: Any) -> None:
         with self.changed:
@@ -85,5 +92,5 @@ class TaskBoard:
                 remaining = deadline - time.monotonic()
                 if finished or remaining <= 0:
                     break
-                self.changed.wait(remaining)
+                self.changed.wait(min(remaining, threading.TIMEOUT_MAX))
         return finished

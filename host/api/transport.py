@@ -16,7 +16,6 @@ from host.api.methods import Api
 from host.requests import RunRequest
 
 SERVICE_PATH = "/timecraft.server.v1.TimecraftService/"
-MAX_CONNECTIONS = 16
 # An idle connection gives its place back after this long.
 IDLE_TIMEOUT = 60.0
 
@@ -29,8 +28,7 @@ class _ConnectHandler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         try:
             method = self._method()
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b"{}"
+            raw = self._body()
             try:
                 message = json.loads(raw or b"{}")
             except ValueError:
@@ -42,6 +40,24 @@ class _ConnectHandler(http.server.BaseHTTPRequestHandler):
             self._reply(error.status, {"code": error.code, "message": error.message})
         except Exception as error:  # noqa: BLE001 - the guest gets an answer, whatever went wrong here
             self._reply(500, {"code": "internal", "message": f"{type(error).__name__}: {error}"})
+
+    def _body(self) -> bytes:
+        """The request body, read only when it has a length within the limit."""
+        limit = self.server.api.limits.body
+        if "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # the body is still on the wire
+            raise ApiError("invalid_argument", "send the body with a Content-Length", status=411)
+        text = self.headers.get("Content-Length") or "0"
+        if not (text.isascii() and text.isdigit()):  # no sign, no spaces
+            self.close_connection = True
+            raise ApiError("invalid_argument", f"Content-Length {text[:40]!r} is not a length")
+        # More digits than any limit has: too large, whatever the number.
+        length = int(text) if len(text) <= len(str(limit)) else limit + 1
+        if length > limit:
+            self.close_connection = True
+            raise ApiError("resource_exhausted", f"Content-Length {text[:40]} is more than the "
+                           f"{limit} bytes this API takes (see --max-api-body)", status=413)
+        return self.rfile.read(length) if length else b"{}"
 
     def _method(self) -> str:
         if not self.path.startswith(SERVICE_PATH):
@@ -69,9 +85,9 @@ class ApiServer:
     connection is served by its own thread.
     """
 
-    def __init__(self, api: Api, max_connections: int) -> None:
+    def __init__(self, api: Api) -> None:
         self.api = api
-        self.max_connections = max_connections
+        self.max_connections = api.limits.work
         self._connections: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self._lock = threading.Lock()
@@ -154,4 +170,4 @@ class ApiServer:
 
 def start_api(request: RunRequest) -> ApiServer:
     """The API server of the guest `request` runs, ready for connect()."""
-    return ApiServer(Api(request, request.process_id or str(uuid.uuid4())), MAX_CONNECTIONS)
+    return ApiServer(Api(request, request.process_id or str(uuid.uuid4())))

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import json
 import os
 import struct
+import subprocess
+import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+import wasmtime
 
-from host.api import SERVICE_PATH, VERSION
+from host.api import SERVICE_PATH, VERSION, ApiServer, start_api
+from host.api.children import ProcessSlots
+from host.api.errors import ApiError, TaskFailure
+from host.api.messages import ModuleCommand, TaskInput
+from host.api.methods import exchange_with_worker
 from host.builtin_runtime import LazyApi
-from host.requests import Grant, RunRequest
+from host.requests import ApiLimits, Grant, RunRequest
 from host.wasi_sockets import TIMECRAFT_API_ADDRESS, NetworkView
 from wasm_guests import SocketGuest
 
@@ -101,3 +111,196 @@ def test_no_other_process_can_reach_the_api(api_guest: tuple[SocketGuest, LazyAp
     assert guest_call(guest, "Version", {})[0] == 200
     # Whatever a local process could connect to would be listening now.
     assert listening_sockets(os.getpid()) - before == set()
+
+
+# -- limits -------------------------------------------------------------------------
+
+SPINNING_MODULE = '(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))'
+# Listens on port 8080 and accepts one connection, then never answers.
+LISTENING_MODULE = """(module
+ (import "wasi_snapshot_preview1" "sock_open" (func $open (param i32 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "sock_bind" (func $bind (param i32 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "sock_listen" (func $listen (param i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "sock_accept" (func $accept (param i32 i32 i32) (result i32)))
+ (memory (export "memory") 1)
+ (data (i32.const 0) "\\10\\00\\00\\00\\80\\00\\00\\00")  ;; address {buf 16, 128 bytes}
+ (data (i32.const 16) "\\01\\00")  ;; IPv4 0.0.0.0
+ (func (export "_start")
+  (drop (call $open (i32.const 1) (i32.const 2) (i32.const 200)))
+  (drop (call $bind (i32.load (i32.const 200)) (i32.const 0) (i32.const 8080)))
+  (drop (call $listen (i32.load (i32.const 200)) (i32.const 5)))
+  (drop (call $accept (i32.load (i32.const 200)) (i32.const 0) (i32.const 204)))
+  (loop br 0)))"""
+
+
+def limited_api(tmp_path: Path, **limits: int) -> ApiServer:
+    (tmp_path / "spin.wasm").write_bytes(wasmtime.wat2wasm(SPINNING_MODULE))
+    (tmp_path / "listen.wasm").write_bytes(wasmtime.wat2wasm(LISTENING_MODULE))
+    request = RunRequest(module=tmp_path / "guest.wasm", args=[], env={"PWD": "/app"},
+                         grants=[Grant(tmp_path, "/app")], sockets="wasmedgev2",
+                         api_limits=ApiLimits()._replace(**limits))
+    server = start_api(request)
+    server.api.startup_timeout = 1.0
+    return server
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ApiServer]:
+    api_server = limited_api(tmp_path, processes=2, work=2, body=1000, tasks=3)
+    yield api_server
+    api_server.close()
+
+
+def exchange(server: ApiServer, head: str, body: bytes = b"") -> tuple[int, dict]:
+    """Send a raw request on a new connection; the reply's status and JSON body.
+
+    The connection is read until the server closes it, which it does only
+    once the connection no longer counts against the limit.
+    """
+    with server.connect() as connection:
+        connection.settimeout(10)
+        connection.sendall(head.encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        reply = b""
+        while data := connection.recv(65536):
+            reply += data
+    header, _, payload = reply.partition(b"\r\n\r\n")
+    return int(header.split()[1]), json.loads(payload)
+
+
+def call(server: ApiServer, method: str, message: dict) -> tuple[int, dict]:
+    body = json.dumps(message).encode()
+    return exchange(server, f"POST {SERVICE_PATH}{method} HTTP/1.1\r\n"
+                    f"Content-Length: {len(body)}", body)
+
+
+@pytest.mark.parametrize(("length", "status"), [
+    (str(2 ** 40), 413),  # 1 TiB: refused before reading
+    ("1001", 413),        # just over the limit
+    ("9" * 60_000, 413),  # more digits than int() takes
+    ("-1", 400),          # would read until the connection ends
+    ("-5", 400),
+    ("+5", 400),
+    ("five", 400),
+])
+def test_request_bodies_are_bounded(server: ApiServer, length: str, status: int) -> None:
+    reply_status, reply = exchange(
+        server, f"POST {SERVICE_PATH}Version HTTP/1.1\r\nContent-Length: {length}")
+    assert reply_status == status and "Content-Length" in reply["message"]
+
+
+def test_a_body_within_the_limit_is_read(server: ApiServer) -> None:
+    padding = " " * (1000 - 2)
+    assert exchange(server, f"POST {SERVICE_PATH}Version HTTP/1.1\r\nContent-Length: 1000",
+                    ("{" + padding + "}").encode()) == (200, {"version": VERSION})
+
+
+def test_api_connections_are_bounded(server: ApiServer) -> None:
+    first, second = server.connect(), server.connect()
+    with pytest.raises(ConnectionRefusedError):
+        server.connect()
+    first.close()
+    for _ in range(100):  # its thread notices the end of the connection
+        try:
+            server.connect().close()
+            break
+        except ConnectionRefusedError:
+            time.sleep(0.05)
+    else:
+        pytest.fail("a closed connection did not free its place")
+    second.close()
+
+
+def test_spawned_processes_are_bounded(server: ApiServer) -> None:
+    spawned = [call(server, "Spawn", {"module": {"path": "spin.wasm"}}) for _ in range(3)]
+    assert [status for status, _ in spawned] == [200, 200, 429]
+    assert spawned[2][1]["code"] == "resource_exhausted"
+    assert "--max-processes" in spawned[2][1]["message"]
+    assert call(server, "Kill", {"processId": spawned[0][1]["processId"]})[0] == 200
+    assert call(server, "Spawn", {"module": {"path": "spin.wasm"}})[0] == 200
+
+
+def test_the_process_limit_covers_the_whole_tree(tmp_path: Path) -> None:
+    """A child host takes its slots from the same file as its parent; a dead child's is free."""
+    parent = ProcessSlots(2)
+    holder = parent.take()
+    sleeper = subprocess.Popen(["sleep", "60"], pass_fds=(holder,))
+    os.close(holder)
+    child_host = ProcessSlots(2, parent.shared_fd)  # what a child host sees
+    os.close(child_host.take())  # the one free slot, given back at once
+    kept = child_host.take()
+    with pytest.raises(ApiError, match="2 processes"):
+        parent.take()
+    sleeper.kill()
+    sleeper.wait()
+    os.close(parent.take())  # the sleeper's slot was freed by its end
+    os.close(kept)
+
+
+def test_kept_tasks_are_bounded(server: ApiServer) -> None:
+    task = {"module": {"path": "spin.wasm"}, "httpRequest": {"port": 8080}}
+    status, reply = call(server, "SubmitTasks", {"requests": [task] * 4})
+    assert (status, reply["code"]) == (429, "resource_exhausted")
+    status, reply = call(server, "SubmitTasks", {"requests": [task] * 3})
+    assert status == 200 and len(reply["taskId"]) == 3
+    assert call(server, "SubmitTasks", {"requests": [task]})[0] == 429
+    assert call(server, "DiscardTasks", {"taskId": reply["taskId"][:1]})[0] == 200
+    assert call(server, "SubmitTasks", {"requests": [task]})[0] == 200
+
+
+def test_running_tasks_are_bounded(tmp_path: Path) -> None:
+    server = limited_api(tmp_path, work=1)
+    try:
+        task = {"module": {"path": "spin.wasm"}, "httpRequest": {"port": 8080}}
+        status, reply = call(server, "SubmitTasks", {"requests": [task, task]})
+        assert status == 200
+        time.sleep(0.3)  # well within the first task's 1 s wait for its worker
+        status, lookup = call(server, "LookupTasks", {"taskId": reply["taskId"]})
+        states = [response["state"] for response in lookup["responses"]]
+        assert states == ["TASK_STATE_INITIALIZING", "TASK_STATE_QUEUED"]
+    finally:
+        server.close()
+
+
+@pytest.mark.parametrize(("http_request", "problem"), [
+    ({"headers": [{"name": "X-A", "value": "1\r\nX-Injected: 2"}]}, "CR, LF or NUL"),
+    ({"headers": [{"name": "X A", "value": "1"}]}, "not a header name"),
+    ({"method": "GET /x HTTP/1.1\r\n"}, "not an HTTP method"),
+    ({"path": "/a b"}, "spaces or control characters"),
+])
+def test_a_task_that_cannot_be_sent_ends_in_error(server: ApiServer, http_request: dict,
+                                                  problem: str) -> None:
+    # The worker listens, so the request gets as far as being written to it.
+    server.api.startup_timeout = 60.0
+    task = {"module": {"path": "listen.wasm"}, "httpRequest": {"port": 8080, **http_request}}
+    status, reply = call(server, "SubmitTasks", {"requests": [task]})
+    assert status == 200
+    status, reply = call(server, "PollTasks", {"batchSize": 1, "timeoutNs": "30000000000"})
+    (outcome,) = reply["responses"]
+    assert outcome["state"] == "TASK_STATE_ERROR" and problem in outcome["errorMessage"]
+
+
+def test_poll_takes_any_timeout(server: ApiServer) -> None:
+    task = {"module": {"path": "spin.wasm"},
+            "httpRequest": {"port": 8080, "headers": [{"name": "A", "value": "\n"}]}}
+    assert call(server, "SubmitTasks", {"requests": [task]})[0] == 200
+    status, reply = call(server, "PollTasks", {"batchSize": 1, "timeoutNs": str(10 ** 30)})
+    assert status == 200 and len(reply["responses"]) == 1
+
+
+def test_a_worker_response_is_bounded(tmp_path: Path) -> None:
+    class Large(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2000")
+            self.end_headers()
+            self.wfile.write(b"x" * 2000)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with http.server.HTTPServer(("127.0.0.1", 0), Large) as worker:
+        threading.Thread(target=worker.handle_request, daemon=True).start()
+        connection = http.client.HTTPConnection(*worker.server_address[:2], timeout=10)
+        request = TaskInput(ModuleCommand("w.wasm", (), ()), "GET", "/", (), b"", 80)
+        with pytest.raises(TaskFailure, match="larger than 1000 bytes"):
+            exchange_with_worker(connection, request, 1000)

@@ -75,9 +75,11 @@ def test_run_arguments_parse_back_into_the_same_request(tmp_path: Path) -> None:
         module=tmp_path / "m.wasm", args=["-c", "--dir", "x"], env={"A": "1", "B": "x=y"},
         grants=[cli.Grant(tmp_path, str(tmp_path)), cli.Grant(tmp_path / "data", "/data")],
         sockets="wasmedgev2", ca_file=str(tmp_path / "ca.pem"), process_id="p1",
-        ip_address="127.9.9.9", lifeline_fd=7)
+        ip_address="127.9.9.9", lifeline_fd=7,
+        api_limits=cli.ApiLimits(processes=3, work=2, body=1000, tasks=5), process_slots_fd=9)
     arguments = cli.run_arguments(request, runtime="builtin", internal=True)
     options = cli.build_parser().parse_args(arguments)
+    assert cli.request_from(options) == request
     assert options.runtime == "builtin"
     assert dict(options.env) == request.env
     assert options.dir == list(request.grants)
@@ -88,3 +90,15 @@ def test_run_arguments_parse_back_into_the_same_request(tmp_path: Path) -> None:
     # timecraft takes only `--dir HOST`: a grant at its own path is written that way.
     assert arguments[arguments.index("--dir") + 1] == str(tmp_path)
     assert "--process-id" not in cli.run_arguments(request)
+
+
+def test_api_limits_are_positive_and_default_to_the_documented_values() -> None:
+    options = cli.build_parser().parse_args(["run", "m.wasm"])
+    assert cli.request_from(options).api_limits == cli.ApiLimits()
+    options = cli.build_parser().parse_args(["run", "--max-processes", "2", "m.wasm"])
+    assert cli.request_from(options).api_limits.processes == 2
+    with pytest.raises(SystemExit):
+        cli.build_parser().parse_args(["run", "--max-api-body", "0", "m.wasm"])
+    # Defaults are left off the command line: timecraft has no such options.
+    assert not any(argument.startswith("--max-") for argument in
+                   cli.run_arguments(cli.RunRequest(module=Path("m.wasm"), args=[])))
