@@ -6,6 +6,7 @@ the directory sandbox are all under its control.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ import wasmtime
 
 from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
 from host.errors import GuestSetupError
+from host.grants import ReadOnlyTrees, close_opened, open_grants, reopen
 from host.guest_memory import GuestMemory
 from host.hostcall import WASI_MODULE, WASMEDGE, declared, encode
 from host.linking import HostFunction, HostLinker
@@ -22,7 +24,7 @@ from host.modcache import load_module
 from host.polling import PollCalls
 from host.requests import RunRequest
 from host.wasi_abi import ENOSYS
-from host.wasi_files import FileCalls
+from host.wasi_files import FD_CHANGE_RIGHTS, FileCalls
 from host.wasi_process import ProcessCalls
 from host.wasi_sockets import NetworkView, SocketCalls
 
@@ -77,12 +79,13 @@ class BuiltinHost:
         self.network = network
         self.memory = GuestMemory()
         self.table = FdTable()
+        self.read_only = ReadOnlyTrees()
         self.functions = self._collect_functions()
 
     def _collect_functions(self) -> HostFunctions:
         request = self.request
         groups = (
-            FileCalls(self.memory, self.table),
+            FileCalls(self.memory, self.table, self.read_only),
             ProcessCalls(self.memory, [request.module.name, *request.args], request.env),
             PollCalls(self.memory, self.table),
             SocketCalls(self.memory, self.table, request.ca_file, self.network),
@@ -103,9 +106,14 @@ class BuiltinHost:
             self.table.add(stdio_descriptor(host_fd))
         for grant in self.request.grants:
             try:
-                self.table.add(preopen_descriptor(str(grant.host_path), grant.guest_path))
+                descriptor = preopen_descriptor(reopen(grant), grant.guest_path)
             except OSError as error:
                 raise GuestSetupError(f"cannot open {grant.host_path}: {error.strerror}") from None
+            self.table.add(descriptor)
+            self.read_only.add(descriptor.host_fd, grant.read_only)
+        for descriptor in self.table.entries.values():
+            if descriptor.preopen_path is not None and self.read_only.within(descriptor.host_fd):
+                descriptor.rights_base &= ~FD_CHANGE_RIGHTS
 
     def link(self, engine: wasmtime.Engine, module: wasmtime.Module
              ) -> tuple[wasmtime.Linker, HostLinker]:
@@ -134,9 +142,23 @@ class BuiltinHost:
 
 
 def run(request: RunRequest) -> int:
+    # Each grant is resolved now, before the guest runs, and held open: what
+    # the guest does to the paths later cannot change what it was granted.
+    try:
+        grants = open_grants(request.grants)
+    except OSError as error:
+        print(f"host: cannot open {error.filename}: {error.strerror}", file=sys.stderr)
+        return EXIT_HOST_ERROR
+    try:
+        return _run_module(request._replace(grants=grants))
+    finally:
+        close_opened(grants, request.grants)
+
+
+def _run_module(request: RunRequest) -> int:
     engine = wasmtime.Engine()
     try:
-        module = load_module(engine, request.module)
+        module = load_module(engine, request.module, request.module_fd)
     except wasmtime.WasmtimeError as error:
         print(f"host: {request.module} is not a valid WebAssembly module: {first_line(error)}",
               file=sys.stderr)
@@ -144,6 +166,9 @@ def run(request: RunRequest) -> int:
     except OSError as error:
         print(f"host: cannot read {request.module}: {error.strerror}", file=sys.stderr)
         return EXIT_HOST_ERROR
+    finally:
+        if request.module_fd is not None:
+            os.close(request.module_fd)  # read: the guest has no use for it
     if request.lifeline_fd is not None:
         from host.api.children import exit_with_parent
 

@@ -35,7 +35,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp.name, path)
 
 
-def _content_key(wasm_path: Path, index_entry: Path) -> tuple[str, bytes | None]:
+def read_all(fd: int) -> bytes:
+    """The whole file open at `fd`, from its start, whatever its offset."""
+    size = os.fstat(fd).st_size
+    pieces, offset = [], 0
+    while piece := os.pread(fd, max(size - offset, 65536), offset):
+        pieces.append(piece)
+        offset += len(piece)
+    return b"".join(pieces)
+
+
+def _content_key(wasm_fd: int, index_entry: Path) -> tuple[str, bytes | None]:
     """The module's sha256, and its bytes when they had to be read for it."""
     try:
         key = index_entry.read_text().strip()
@@ -45,7 +55,7 @@ def _content_key(wasm_path: Path, index_entry: Path) -> tuple[str, bytes | None]
         pass
     import hashlib  # loading OpenSSL's hash code is slow; skip it when indexed
 
-    data = wasm_path.read_bytes()
+    data = read_all(wasm_fd)
     key = hashlib.sha256(data).hexdigest()
     try:
         _write_atomically(index_entry, key.encode())
@@ -54,19 +64,30 @@ def _content_key(wasm_path: Path, index_entry: Path) -> tuple[str, bytes | None]
     return key, data
 
 
-def load_module(engine: wasmtime.Engine, wasm_path: Path) -> wasmtime.Module:
-    """Compile `wasm_path`, or reuse the cached compilation for identical bytes."""
+def load_module(engine: wasmtime.Engine, wasm_path: Path, wasm_fd: int | None = None
+                ) -> wasmtime.Module:
+    """Compile the module (open at `wasm_fd` if given, else at `wasm_path`), or reuse
+    the cached compilation of identical bytes."""
+    fd = os.open(wasm_path, os.O_RDONLY | os.O_CLOEXEC) if wasm_fd is None else wasm_fd
+    try:
+        return _load(engine, fd)
+    finally:
+        if wasm_fd is None:
+            os.close(fd)
+
+
+def _load(engine: wasmtime.Engine, wasm_fd: int) -> wasmtime.Module:
     directory = cache_dir()
     build = native_library_identity()
-    index_entry = directory / "index" / f"{_identity(os.stat(wasm_path))}-{build}"
-    key, data = _content_key(wasm_path, index_entry)
+    index_entry = directory / "index" / f"{_identity(os.fstat(wasm_fd))}-{build}"
+    key, data = _content_key(wasm_fd, index_entry)
     cached = directory / f"{key}-wasmtime-{build}.cwasm"
     if cached.is_file():
         try:
             return wasmtime.Module.deserialize_file(engine, str(cached))
         except wasmtime.WasmtimeError:
             cached.unlink(missing_ok=True)  # stale or truncated: recompile below
-    module = wasmtime.Module(engine, data if data is not None else wasm_path.read_bytes())
+    module = wasmtime.Module(engine, data if data is not None else read_all(wasm_fd))
     try:
         _write_atomically(cached, module.serialize())
     except OSError:

@@ -14,6 +14,10 @@ class Grant(NamedTuple):
 
     host_path: Path
     guest_path: str
+    # Nothing beneath it may be changed by the guest (see host/grants.py).
+    read_only: bool = False
+    # The directory, open: from then on it, not host_path, is the grant.
+    host_fd: int | None = None
 
 
 class ApiLimits(NamedTuple):
@@ -46,3 +50,5 @@ class RunRequest(NamedTuple):
     api_limits: ApiLimits = ApiLimits()
     # The file whose locks count the processes of the guest's tree (host/api/children.py).
     process_slots_fd: int | None = None
+    # The module, open: a spawned child runs what its parent found and opened.
+    module_fd: int | None = None

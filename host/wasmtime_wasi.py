@@ -26,7 +26,7 @@ def _unsupported(*_args: object) -> int:
 def run(request: RunRequest) -> int:
     engine = wasmtime.Engine()
     try:
-        module = load_module(engine, request.module)
+        module = load_module(engine, request.module, request.module_fd)
     except wasmtime.WasmtimeError as error:
         print(f"host: {request.module} is not a valid WebAssembly module: "
               f"{first_line(error)}", file=sys.stderr)
@@ -39,7 +39,7 @@ def run(request: RunRequest) -> int:
     wasi.inherit_stdout()
     wasi.inherit_stderr()
     for grant in request.grants:
-        wasi.preopen_dir(str(grant.host_path), grant.guest_path)
+        wasi.preopen_dir(str(grant.host_path), grant.guest_path, not grant.read_only)
 
     store = wasmtime.Store(engine)
     store.set_wasi(wasi)

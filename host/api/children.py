@@ -7,6 +7,7 @@ import fcntl
 import os
 import posixpath
 import random
+import stat
 import struct
 import subprocess
 import sys
@@ -18,13 +19,17 @@ from pathlib import Path
 from host.api.errors import ApiError
 from host.api.messages import ModuleCommand
 from host.cli import run_arguments
+from host.errors import WasiError
+from host.grants import close_opened, open_grants
 from host.requests import RunRequest
+from host.sandbox import beneath
 
 EXIT_PARENT_GONE = 143
 # Bytes of a child's stderr kept to explain its failure.
 _STDERR_TAIL_BYTES = 4096
 # struct flock: l_type, l_whence, l_start, l_len, l_pid (0 for open file description locks).
 _FLOCK = struct.Struct("hhqqi4x")
+_MODULE_OPEN = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class ChildProcess:
@@ -117,46 +122,76 @@ class ProcessLauncher:
     """Starts modules in child hosts that see what this guest sees."""
 
     def __init__(self, request: RunRequest) -> None:
-        self.request = request
+        # A host opens its grants when it starts (builtin_runtime.run); an API
+        # made without one opens those still closed now.
+        self.grants = open_grants(request.grants)
+        self._given_grants = request.grants
+        self.request = request._replace(grants=self.grants)
         # Children inherit the read end; nothing is ever written, so it reaches
         # end of file exactly when this process is gone.
         self.lifeline_read, self.lifeline_write = os.pipe()
         self.slots = ProcessSlots(request.api_limits.processes, request.process_slots_fd)
         self._addresses: set[str] = set()
 
-    def module_on_host(self, guest_path: str) -> Path:
-        """The host file behind a module path the guest gave, within its grants only."""
+    def open_module(self, guest_path: str) -> tuple[str, int]:
+        """The module at a path the guest gave: its normalized path and an open descriptor.
+
+        It is opened through the grants' open directories, the way the guest
+        itself would open it, and the child runs what was opened here. Every
+        failure has the same message: whether a file exists outside the
+        grants, or what it is, is none of the guest's business.
+        """
         if not guest_path.startswith("/"):
             guest_path = posixpath.join(self.request.env.get("PWD", "/"), guest_path)
         guest_path = posixpath.normpath(guest_path)
-        for grant in self.request.grants:
+        # The deepest grant first, as wasi-libc picks the preopen for a path.
+        for grant in sorted(self.grants, key=lambda grant: len(grant.guest_path), reverse=True):
             root = grant.guest_path.rstrip("/") or "/"
             if guest_path != root and not guest_path.startswith(root.rstrip("/") + "/"):
                 continue
-            granted = grant.host_path.resolve()
-            candidate = (granted / posixpath.relpath(guest_path, root)).resolve()
-            if candidate.is_relative_to(granted) and candidate.is_file():
-                return candidate
+            assert grant.host_fd is not None
+            try:
+                with beneath(grant.host_fd, posixpath.relpath(guest_path, root), True) as (
+                        directory_fd, name):
+                    # Non-blocking: a FIFO must not hold the API up.
+                    fd = os.open(name, _MODULE_OPEN, dir_fd=directory_fd)
+            except (OSError, WasiError):
+                continue
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.set_blocking(fd, True)
+                return guest_path, fd
+            os.close(fd)
         raise ApiError("invalid_argument",
                        f"module {guest_path} is not a file in a directory granted to this guest")
 
     def start(self, module: ModuleCommand) -> ChildProcess:
-        host_path = self.module_on_host(module.path)
+        guest_path, module_fd = self.open_module(module.path)
+        try:
+            return self.launch(module, guest_path, module_fd)
+        finally:
+            os.close(module_fd)  # the child has its own copy
+
+    def launch(self, module: ModuleCommand, guest_path: str, module_fd: int) -> ChildProcess:
+        """Run the module open at `module_fd` (opened by open_module) in a child host."""
         process_id = str(uuid.uuid4())
         address = _new_loopback_address(self._addresses)
+        # The child gets this host's open grants and module, never a path to
+        # resolve again: it sees exactly what this guest was granted.
         child = self.request._replace(
-            module=host_path, args=list(module.args),
+            module=Path(guest_path), module_fd=module_fd, args=list(module.args),
             env={**self.request.env, **dict(module.env)},
             process_id=process_id, ip_address=address, lifeline_fd=self.lifeline_read,
             process_slots_fd=self.slots.shared_fd)
         command = [sys.executable, "-m", "host",
                    *run_arguments(child, runtime="builtin", internal=True)]
+        inherited = [self.lifeline_read, self.slots.shared_fd, module_fd,
+                     *(grant.host_fd for grant in self.grants if grant.host_fd is not None)]
         slot = self.slots.take()
         try:
             # The child's stdout goes to our stderr: the guest's own stdout stays its own.
             popen = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=2, stderr=subprocess.PIPE,
-                pass_fds=(self.lifeline_read, self.slots.shared_fd, slot))
+                pass_fds=(*inherited, slot))
         finally:
             os.close(slot)  # the child's copy holds the slot from now on
         self._addresses.add(address)
@@ -165,6 +200,7 @@ class ProcessLauncher:
     def close(self) -> None:
         os.close(self.lifeline_read)
         os.close(self.lifeline_write)
+        close_opened(self.grants, self._given_grants)
 
 
 def exit_with_parent(lifeline_fd: int) -> None:

@@ -22,6 +22,7 @@ from host.api.errors import ApiError, TaskFailure
 from host.api.messages import ModuleCommand, TaskInput
 from host.api.methods import exchange_with_worker
 from host.builtin_runtime import LazyApi
+from host.grants import close_opened, open_grants
 from host.requests import ApiLimits, Grant, RunRequest
 from host.wasi_sockets import TIMECRAFT_API_ADDRESS, NetworkView
 from wasm_guests import SocketGuest
@@ -304,3 +305,81 @@ def test_a_worker_response_is_bounded(tmp_path: Path) -> None:
         request = TaskInput(ModuleCommand("w.wasm", (), ()), "GET", "/", (), b"", 80)
         with pytest.raises(TaskFailure, match="larger than 1000 bytes"):
             exchange_with_worker(connection, request, 1000)
+
+
+# -- what a spawned process sees -------------------------------------------------------
+
+# Exits with the errno of opening secret.txt in its second preopen (0: it is there).
+PROBING_MODULE = """(module
+ (import "wasi_snapshot_preview1" "path_open"
+  (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+ (memory (export "memory") 1)
+ (data (i32.const 16) "secret.txt")
+ (func (export "_start")
+  (call $exit (call $open (i32.const 4) (i32.const 1) (i32.const 16) (i32.const 10)
+                          (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0)
+                          (i32.const 64)))))"""
+EXITING_MODULE = """(module
+ (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+ (memory (export "memory") 1)
+ (func (export "_start") (call $exit (i32.const {code}))))"""
+ENOENT = 44
+
+
+def spawned_exit_status(server: ApiServer, path: str) -> int:
+    status, reply = call(server, "Spawn", {"module": {"path": path}})
+    assert status == 200, reply
+    return server.api._children[reply["processId"]].popen.wait(timeout=60)
+
+
+def test_a_grant_replaced_by_a_symlink_does_not_widen_a_childs_view(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "dist").mkdir(parents=True)
+    (project / "probe.wasm").write_bytes(wasmtime.wat2wasm(PROBING_MODULE))
+    (tmp_path / "secret.txt").write_text("outside every grant")
+    # The host opens its grants when it starts, before the guest runs.
+    grants = open_grants([Grant(project, "/project"), Grant(project / "dist", "/project/dist")])
+    # The guest then puts a symlink out of its grants where dist/ was.
+    (project / "dist").rename(project / "dist-old")
+    (project / "dist").symlink_to("..")
+    assert (project / "dist" / "secret.txt").is_file()
+    server = start_api(RunRequest(module=project / "guest.wasm", args=[],
+                                  env={"PWD": "/project"}, grants=grants))
+    try:
+        assert spawned_exit_status(server, "/project/probe.wasm") == ENOENT
+        # Not an accident of the probe: with the secret inside, it sees it.
+        (project / "dist-old" / "secret.txt").write_text("inside")
+        assert spawned_exit_status(server, "/project/probe.wasm") == 0
+    finally:
+        server.close()
+        close_opened(grants, [])
+
+
+def test_the_child_runs_the_module_its_parent_opened(tmp_path: Path) -> None:
+    app, elsewhere = tmp_path / "app", tmp_path / "elsewhere"
+    (app / "mods").mkdir(parents=True)
+    elsewhere.mkdir()
+    (app / "mods" / "m.wasm").write_bytes(wasmtime.wat2wasm(EXITING_MODULE.format(code=5)))
+    (elsewhere / "m.wasm").write_bytes(wasmtime.wat2wasm(EXITING_MODULE.format(code=7)))
+    server = start_api(RunRequest(module=app / "guest.wasm", args=[], env={"PWD": "/app"},
+                                  grants=[Grant(app, "/app")]))
+    launcher = server.api.launcher
+    try:
+        module = ModuleCommand("mods/m.wasm", (), ())
+        guest_path, module_fd = launcher.open_module(module.path)
+        # The guest swaps the directory for a symlink out of its grant in between.
+        (app / "mods").rename(app / "mods-old")
+        (app / "mods").symlink_to("../elsewhere")
+        try:
+            child = launcher.launch(module, guest_path, module_fd)
+        finally:
+            os.close(module_fd)
+        assert child.popen.wait(timeout=60) == 5
+        # From now on that path leads outside: refused, in the words used for a missing file.
+        status, reply = call(server, "Spawn", {"module": {"path": "mods/m.wasm"}})
+        _, missing = call(server, "Spawn", {"module": {"path": "mods/none.wasm"}})
+        assert status == 400
+        assert reply["message"] == missing["message"].replace("none.wasm", "m.wasm")
+    finally:
+        server.close()
