@@ -20,7 +20,7 @@ from host.guest_memory import GuestMemory
 from host.hostcall import WASI_MODULE, WASMEDGE, declared, encode
 from host.linking import HostFunction, HostLinker
 from host.messages import first_line
-from host.modcache import load_module
+from host.modcache import grant_problem, load_module
 from host.polling import PollCalls
 from host.requests import RunRequest
 from host.wasi_abi import ENOSYS
@@ -150,6 +150,10 @@ def run(request: RunRequest) -> int:
         print(f"host: cannot open {error.filename}: {error.strerror}", file=sys.stderr)
         return EXIT_HOST_ERROR
     try:
+        problem = grant_problem(grants)
+        if problem is not None:
+            print(f"host: {problem}", file=sys.stderr)
+            return EXIT_HOST_ERROR
         return _run_module(request._replace(grants=grants))
     finally:
         close_opened(grants, request.grants)

@@ -66,6 +66,23 @@ def _inode(info: os.stat_result) -> Inode:
     return info.st_dev, info.st_ino
 
 
+def ancestors(directory_fd: int) -> list[Inode]:
+    """The directory and every directory above it, up to "/", nearest first."""
+    chain = [_inode(os.fstat(directory_fd))]
+    fd = os.open(".", _PARENT, dir_fd=directory_fd)
+    try:
+        while True:
+            parent = os.open("..", _PARENT, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            inode = _inode(os.fstat(fd))
+            if inode == chain[-1]:
+                return chain  # "/" is its own parent
+            chain.append(inode)
+    finally:
+        os.close(fd)
+
+
 class ReadOnlyTrees:
     """Decides whether a change at a place is a change to a read-only grant."""
 
@@ -78,25 +95,12 @@ class ReadOnlyTrees:
 
     def add(self, directory_fd: int, read_only: bool) -> None:
         """A grant's root (open at `directory_fd`) and its mode."""
-        info = os.fstat(directory_fd)
-        inode = _inode(info)
+        inode = _inode(os.fstat(directory_fd))
         self._roots[inode] = self._roots.get(inode, False) or read_only
         self._memo.clear()
         if not read_only:
             return
-        self._holders.add(inode)
-        fd = os.open(".", _PARENT, dir_fd=directory_fd)
-        try:
-            while True:
-                parent = os.open("..", _PARENT, dir_fd=fd)
-                os.close(fd)
-                fd = parent
-                parent_inode = _inode(os.fstat(fd))
-                if parent_inode in self._holders:
-                    break  # "/", or a path already walked
-                self._holders.add(parent_inode)
-        finally:
-            os.close(fd)
+        self._holders.update(ancestors(directory_fd))
 
     def check(self, directory_fd: int, name: str = ".") -> None:
         """Raise EROFS if changing `name` in the directory would change a read-only grant."""

@@ -12,7 +12,7 @@ import wasmtime
 
 from host.hostcall import WASI_MODULE, WASMEDGE, declarations
 from host.messages import first_line
-from host.modcache import load_module
+from host.modcache import grant_problem, load_module
 from host.requests import RunRequest
 from host.wasi_sockets import SocketCalls
 
@@ -24,6 +24,10 @@ def _unsupported(*_args: object) -> int:
 
 
 def run(request: RunRequest) -> int:
+    problem = grant_problem(request.grants)
+    if problem is not None:
+        print(f"host: {problem}", file=sys.stderr)
+        return 2
     engine = wasmtime.Engine()
     try:
         module = load_module(engine, request.module, request.module_fd)
