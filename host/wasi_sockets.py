@@ -354,7 +354,8 @@ class SocketCalls:
     def sock_connect(self, fd: int, address: int, port: int) -> int:
         descriptor = self._socket(fd)
         requested = self._read_address(address, port, descriptor.sock.family)
-        api = self.network.api_connection(requested)
+        api = self.network.api_connection(requested) \
+            if descriptor.sock.type == socket.SOCK_STREAM else None
         if api is not None:
             descriptor.replace_socket(api)
             return 0

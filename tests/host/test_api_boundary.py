@@ -27,7 +27,7 @@ from host.requests import ApiLimits, Grant, RunRequest
 from host.wasi_sockets import TIMECRAFT_API_ADDRESS, NetworkView
 from wasm_guests import SocketGuest
 
-INET, STREAM = 1, 2
+INET, DGRAM, STREAM = 1, 1, 2
 _LISTEN = "0A"  # TCP_LISTEN in /proc/net/tcp
 _UNIX_ACCEPTING = 0x10000  # __SO_ACCEPTCON in /proc/net/unix
 
@@ -104,6 +104,13 @@ def test_the_guest_reaches_its_api_at_timecrafts_address(
     peer, out = guest.bytes_at(struct.pack("<II", guest.alloc(128), 128)), guest.alloc(4)
     assert guest.call("sock_getpeeraddr", fd, peer, out) == 0
     assert (guest.read_address(peer), guest.u32(out)) == ((INET, bytes([127, 0, 0, 1])), 7463)
+
+
+def test_a_datagram_socket_stays_one(api_guest: tuple[SocketGuest, LazyApi]) -> None:
+    guest, _ = api_guest
+    fd = guest.socket(INET, DGRAM)
+    assert guest.call("sock_connect", fd, guest.address("127.0.0.1"), 7463) == 0
+    assert guest.getsockopt(fd, 0, 1) == (0, DGRAM)  # SO_TYPE
 
 
 def test_no_other_process_can_reach_the_api(api_guest: tuple[SocketGuest, LazyApi]) -> None:
