@@ -102,19 +102,25 @@ class ReadOnlyTrees:
             return
         self._holders.update(ancestors(directory_fd))
 
-    def check(self, directory_fd: int, name: str = ".") -> None:
-        """Raise EROFS if changing `name` in the directory would change a read-only grant."""
+    def check(self, directory_fd: int, name: str = ".", moving: bool = False) -> None:
+        """Raise EROFS if changing `name` in the directory would change a read-only grant.
+
+        `moving`: the change renames or removes `name`, which must then not
+        hold a read-only grant either.
+        """
         if not self._holders:
             return  # no read-only grant: nothing to look up
         if self._within(directory_fd):
             raise WasiError(abi.EROFS)
-        if name not in (".", ".."):
-            try:
-                info = os.stat(name, dir_fd=directory_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                return
-            if _inode(info) in self._holders:
-                raise WasiError(abi.EROFS)
+        if name in (".", ".."):
+            return
+        try:
+            inode = _inode(os.stat(name, dir_fd=directory_fd, follow_symlinks=False))
+        except FileNotFoundError:
+            return
+        refused = (inode in self._holders) if moving else self._roots.get(inode, False)
+        if refused:
+            raise WasiError(abi.EROFS)
 
     def within(self, directory_fd: int) -> bool:
         """Whether the directory lies in a read-only grant's tree."""

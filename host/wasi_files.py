@@ -411,7 +411,7 @@ class FileCalls:
         with beneath(directory.host_fd, guest_path, False) as (dir_fd, name):
             if name == ".":
                 return abi.EINVAL
-            self.read_only.check(dir_fd, name)
+            self.read_only.check(dir_fd, name, moving=True)
             os.rmdir(name, dir_fd=dir_fd)
         return 0
 
@@ -428,8 +428,8 @@ class FileCalls:
             with beneath(target_directory.host_fd, target_path, False) as (target_fd, target_name):
                 if source_name == "." or target_name == ".":
                     return abi.EBUSY
-                self.read_only.check(source_fd, source_name)
-                self.read_only.check(target_fd, target_name)
+                self.read_only.check(source_fd, source_name, moving=True)
+                self.read_only.check(target_fd, target_name, moving=True)
                 if source_slash or target_slash:
                     mode = os.stat(source_name, dir_fd=source_fd, follow_symlinks=False).st_mode
                     if not stat.S_ISDIR(mode):

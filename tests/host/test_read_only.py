@@ -140,6 +140,17 @@ def test_writable_places_stay_writable(guest: WasiGuest, project: Path) -> None:
     assert (project / "made").is_dir() and (project / "src" / "new.txt").is_file()
 
 
+def test_a_directory_holding_a_read_only_grant_keeps_its_own_times(tmp_path: Path) -> None:
+    (tmp_path / "a" / "dist").mkdir(parents=True)
+    guest = WasiGuest([Grant(tmp_path, "/p"), Grant(tmp_path / "a" / "dist", "/p/a/dist", True)])
+    try:
+        assert _set_times("a")(guest) == 0
+        assert _set_times("a/dist")(guest) == abi.EROFS
+        assert _two_paths("path_rename", "a", "b")(guest) == abi.EROFS
+    finally:
+        guest.close()
+
+
 def test_a_lone_read_only_grant(tmp_path: Path) -> None:
     (tmp_path / "file.txt").write_text("kept")
     guest = WasiGuest([Grant(tmp_path, "/data", True)])
