@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from pathlib import Path
 
-from host.requests import Grant, RunRequest
+from host.requests import ApiLimits, Grant, RunRequest
 
 SOCKET_EXTENSIONS = ("none", "auto", "path_open", "wasmedgev1", "wasmedgev2")
 RUNTIMES = ("builtin", "wasmtime")
@@ -20,14 +21,57 @@ def parse_env(text: str) -> tuple[str, str]:
     return name, value
 
 
+READ_ONLY_SUFFIX = ":ro"
+
+
 def parse_grant(text: str) -> Grant:
+    """`HOST[:GUEST][:ro]`."""
+    read_only = text.endswith(READ_ONLY_SUFFIX)
+    if read_only:
+        text = text[:-len(READ_ONLY_SUFFIX)]
     host, sep, guest = text.partition(":")
     host_path = Path(host).resolve()
     if not host_path.is_dir():
         raise argparse.ArgumentTypeError(f"{host!r} is not a directory on this machine")
     # Like timecraft, a directory appears at its own absolute path by default,
     # so the same absolute PYTHONHOME works under both runtimes.
-    return Grant(host_path, guest if sep else str(host_path))
+    return Grant(host_path, guest if sep else str(host_path), read_only)
+
+
+def parse_grant_fd(text: str) -> Grant:
+    """`FD:GUEST[:ro]`: a directory the parent host had open, inherited as is."""
+    read_only = text.endswith(READ_ONLY_SUFFIX)
+    if read_only:
+        text = text[:-len(READ_ONLY_SUFFIX)]
+    number, _, guest = text.partition(":")
+    try:
+        fd = int(number)
+        is_directory = stat.S_ISDIR(os.fstat(fd).st_mode)
+    except (ValueError, OSError):
+        is_directory = False
+    if not is_directory or not guest:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an open directory and a guest path")
+    return Grant(Path(f"/proc/self/fd/{fd}"), guest, read_only, fd)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# The API limits' options: (option, ApiLimits field, help).
+API_LIMIT_OPTIONS = (
+    ("--max-processes", "processes", "processes the guest and everything it starts may "
+     "have running through the API at once"),
+    ("--max-api-work", "work", "API connections served, and tasks run, at once"),
+    ("--max-api-body", "body", "bytes of an API request body, and of a task's response body"),
+    ("--max-api-tasks", "tasks", "tasks kept (submitted and not discarded) at once"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,7 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-e", "--env", action="append", type=parse_env, default=[],
                      metavar="NAME=VALUE", help="pass an environment variable (repeatable)")
     run.add_argument("--dir", action="append", type=parse_grant, default=[],
-                     metavar="HOST[:GUEST]", help="grant a host directory (repeatable)")
+                     metavar="HOST[:GUEST][:ro]",
+                     help="grant a host directory, seen at GUEST (default: HOST), "
+                     "read-only with :ro (repeatable)")
     run.add_argument("-S", "--sockets", choices=SOCKET_EXTENSIONS, default="auto",
                      help="socket extension offered to the guest (default: the one the "
                      "module imports, as timecraft decides; timecraft ignores this option)")
@@ -54,21 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=RUNTIMES,
                      default=os.environ.get("TIMECRAFT_PYTHON_RUNTIME", RUNTIMES[0]),
                      help="WASI implementation (default: %(default)s)")
-    # Internal: how host/api.py starts spawned processes and task workers.
+    for option, name, text in API_LIMIT_OPTIONS:
+        run.add_argument(option, type=positive_int, default=getattr(ApiLimits(), name),
+                         dest=f"limit_{name}", metavar="N",
+                         help=f"{text} (default: %(default)s)")
+    # Internal: how host/api/ starts spawned processes and task workers.
     run.add_argument("--process-id", help=argparse.SUPPRESS)
     run.add_argument("--ip-address", help=argparse.SUPPRESS)
     run.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--process-slots-fd", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--dir-fd", action="append", type=parse_grant_fd, dest="dir",
+                     help=argparse.SUPPRESS)
+    run.add_argument("--module-fd", type=int, help=argparse.SUPPRESS)
     run.add_argument("module", type=Path, help="the .wasm module")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the guest")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
-    if not options.module.is_file():
-        print(f"host: module {options.module} not found", file=sys.stderr)
-        return 2
-    request = RunRequest(
+def request_from(options: argparse.Namespace) -> RunRequest:
+    """The RunRequest that parsed `run` options stand for."""
+    return RunRequest(
         module=options.module,
         args=list(options.args),
         env=dict(options.env),
@@ -78,7 +129,19 @@ def main(argv: list[str] | None = None) -> int:
         process_id=options.process_id,
         ip_address=options.ip_address,
         lifeline_fd=options.lifeline_fd,
+        api_limits=ApiLimits(**{name: getattr(options, f"limit_{name}")
+                                for _, name, _ in API_LIMIT_OPTIONS}),
+        process_slots_fd=options.process_slots_fd,
+        module_fd=options.module_fd,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = build_parser().parse_args(argv)
+    if options.module_fd is None and not options.module.is_file():
+        print(f"host: module {options.module} not found", file=sys.stderr)
+        return 2
+    request = request_from(options)
     if options.runtime == "wasmtime":
         from host import wasmtime_wasi
 
@@ -103,16 +166,27 @@ def run_arguments(request: RunRequest, *, runtime: str | None = None,
     for name, value in request.env.items():
         command += ["-e", f"{name}={value}"]
     for grant in request.grants:
+        mode = READ_ONLY_SUFFIX if grant.read_only else ""
         host_path = str(grant.host_path)
-        command += ["--dir", host_path if grant.guest_path == host_path
-                    else f"{host_path}:{grant.guest_path}"]
+        if internal and grant.host_fd is not None:
+            command += ["--dir-fd", f"{grant.host_fd}:{grant.guest_path}{mode}"]
+        elif grant.guest_path == host_path:
+            command += ["--dir", host_path + mode]
+        else:
+            command += ["--dir", f"{host_path}:{grant.guest_path}{mode}"]
     command += ["--sockets", request.sockets]
     if request.ca_file:
         command += ["--ca-file", request.ca_file]
+    for option, name, _ in API_LIMIT_OPTIONS:
+        value = getattr(request.api_limits, name)
+        if value != getattr(ApiLimits(), name):  # timecraft has no such options
+            command += [option, str(value)]
     if internal:
         internal_options: tuple[tuple[str, object], ...] = (
             ("--process-id", request.process_id), ("--ip-address", request.ip_address),
-            ("--lifeline-fd", request.lifeline_fd))
+            ("--lifeline-fd", request.lifeline_fd),
+            ("--process-slots-fd", request.process_slots_fd),
+            ("--module-fd", request.module_fd))
         for option, setting in internal_options:
             if setting is not None:
                 command += [option, str(setting)]

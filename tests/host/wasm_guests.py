@@ -52,11 +52,11 @@ class WasiGuest:
     def __init__(self, grants: list[Grant], sockets: str = "wasmedgev2",
                  ca_file: str | None = None, args: list[str] | None = None,
                  env: dict[str, str] | None = None, ip_address: str | None = None,
-                 api_address: Callable[[], tuple[str, int]] | None = None) -> None:
+                 api_serve: Callable[[socket.socket], None] | None = None) -> None:
         request = RunRequest(module=Path("guest.wasm"), args=args or [], env=env or {},
                              grants=grants, sockets=sockets, ca_file=ca_file,
                              ip_address=ip_address)
-        self.host = BuiltinHost(request, api_address)
+        self.host = BuiltinHost(request, api_serve)
         self.host.open_descriptors()
         linker, self.linker_state = self.host.link(_ENGINE, _MODULE)
         self.store = wasmtime.Store(_ENGINE)
