@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 import nox
 
 nox.needs_version = ">=2025.02.09"
@@ -14,23 +11,25 @@ nox.options.sessions = ["build"]
 
 PYTHON = "3.11"
 
-
-def _requested_sessions() -> set[str]:
-    # Nox gives every session of a run the same arguments after `--`; a stage
-    # that only runs as a prerequisite must tolerate the requested session's.
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("-s", "-e", "--session", "--sessions", nargs="*", default=[])
-    argv = sys.argv[1:]
-    known, _ = parser.parse_known_args(argv[: argv.index("--")] if "--" in argv else argv)
-    return set(known.session)
+# Nox hands the arguments after `--` to every session of a run, its
+# prerequisites included. So no session `requires=` a build stage: a build
+# session runs the stages it depends on itself (order in scripts/__main__.py)
+# with the build options it was given, and a session that uses the build
+# builds first with the environment switches alone (DEBUG=1, NO_OPT=1, ...):
+# what follows `--` in run, deps and the test sessions is the guest's, pip's
+# or pytest's, never a build option.
 
 
-REQUESTED = _requested_sessions()
+def scripts(session: nox.Session, *args: str) -> None:
+    session.run("python", "-m", "scripts", *args)
 
 
-def stage(session: nox.Session, name: str, *args: str) -> None:
-    prerequisite = [] if session.name in REQUESTED else ["--prerequisite"]
-    session.run("python", "-m", "scripts", name, *prerequisite, *args, *session.posargs)
+def build_stage(session: nox.Session) -> None:
+    scripts(session, session.name, *session.posargs)
+
+
+def build_first(session: nox.Session) -> None:
+    scripts(session, "build")
 
 
 def install(session: nox.Session, requirements: str) -> None:
@@ -40,63 +39,64 @@ def install(session: nox.Session, requirements: str) -> None:
 @nox.session(python=PYTHON)
 def toolchain(session: nox.Session) -> None:
     """Find clang/LLVM for wasm32, wasm-opt, zip, Python 3.11 (installing them on Debian if root)."""
-    stage(session, "toolchain")
+    build_stage(session)
 
 
 @nox.session(python=PYTHON)
 def sources(session: nox.Session) -> None:
     """Download the pinned CPython, wasi-libc and zlib sources into the user cache, verified."""
-    stage(session, "sources")
+    build_stage(session)
 
 
-@nox.session(python=PYTHON, requires=["toolchain", "sources"])
+@nox.session(python=PYTHON)
 def libc(session: nox.Session) -> None:
     """Build the patched wasi-libc sysroot."""
-    stage(session, "libc")
+    build_stage(session)
 
 
-@nox.session(python=PYTHON, requires=["libc"])
+@nox.session(python=PYTHON)
 def sockets(session: nox.Session) -> None:
     """Build libwasmedge_sock.a, POSIX sockets over the WasmEdge socket ABI."""
-    stage(session, "sockets")
+    build_stage(session)
 
 
-@nox.session(python=PYTHON, requires=["sockets"])
+@nox.session(python=PYTHON)
 def cpython(session: nox.Session) -> None:
     """Build zlib and link python.wasm (configure only when its inputs changed)."""
-    stage(session, "cpython")
+    build_stage(session)
 
 
-@nox.session(python=PYTHON, requires=["cpython"])
+@nox.session(python=PYTHON)
 def optimize(session: nox.Session) -> None:
     """wasm-opt python.wasm into dist/ (--no-opt or NO_OPT=1 skips optimizing)."""
-    stage(session, "optimize")
+    build_stage(session)
 
 
-@nox.session(python=PYTHON, requires=["cpython"])
+@nox.session(python=PYTHON)
 def stdlib(session: nox.Session) -> None:
     """Build dist/python311.zip: the byte-compiled stdlib plus python/Lib overlay files."""
-    stage(session, "stdlib")
+    build_stage(session)
 
 
-@nox.session(python=PYTHON, requires=["optimize", "stdlib"])
+@nox.session(python=PYTHON)
 def build(session: nox.Session) -> None:
     """Build everything: dist/python.wasm, dist/python311.zip and dist/manifest.json."""
-    stage(session, "summary")
+    build_stage(session)
 
 
-@nox.session(python=PYTHON, requires=["build"])
+@nox.session(python=PYTHON)
 def run(session: nox.Session) -> None:
     """Run python.wasm: `nox -s run -- script.py args`, `-- -c CODE`, or nothing for the REPL."""
     install(session, "host")
-    stage(session, "run", "--cwd", session.invoked_from, "--")
+    build_first(session)
+    scripts(session, "run", "--cwd", session.invoked_from, "--", *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def deps(session: nox.Session) -> None:
     """Install pure-Python packages for the guest into deps/ (`nox -s deps -- requests`)."""
     install(session, "deps")
-    stage(session, "deps")
+    scripts(session, "deps", *session.posargs)
 
 
 @nox.session(name="unit-tests", python=PYTHON)
@@ -108,17 +108,19 @@ def unit_tests(session: nox.Session) -> None:
     session.run("python", "-m", "coverage", "report")
 
 
-@nox.session(name="guest-tests", python=PYTHON, requires=["build"])
+@nox.session(name="guest-tests", python=PYTHON)
 def guest_tests(session: nox.Session) -> None:
     """Tests that run inside python.wasm (under $TIMECRAFT, else the built-in host)."""
     install(session, "test")
+    build_first(session)
     session.run("python", "-m", "pytest", "tests/guest", *session.posargs)
 
 
-@nox.session(name="sdk-tests", python=PYTHON, requires=["build"])
+@nox.session(name="sdk-tests", python=PYTHON)
 def sdk_tests(session: nox.Session) -> None:
     """The timecraft SDK's tests, on this CPython against the built-in host's API, with coverage."""
     install(session, "test")
+    build_first(session)
     # setuptools, the SDK's build backend, is pinned in requirements/test.txt.
     session.install("--no-deps", "--no-build-isolation", "./timecraft-sdk")
     env = {"COVERAGE_FILE": ".coverage.sdk"}
@@ -137,14 +139,15 @@ def test(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Print build numbers: cold, no-op and edit-rebuild times, artifact sizes (scratch copy)."""
     install(session, "nox")
-    stage(session, "bench")
+    session.run("python", "-m", "benchmarks", "build", *session.posargs)
 
 
-@nox.session(name="bench-host", python=PYTHON, requires=["build"])
+@nox.session(name="bench-host", python=PYTHON)
 def bench_host(session: nox.Session) -> None:
     """Print guest run numbers: warm start, imports, small writes, HTTP/HTTPS throughput."""
     install(session, "test")
-    stage(session, "bench_host")
+    build_first(session)
+    session.run("python", "-m", "benchmarks", "host", *session.posargs)
 
 
 @nox.session(python=PYTHON)

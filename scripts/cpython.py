@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 from scripts import layout, libc, sockets, sources, toolchain
-from scripts.options import BuildOptions, parse_build_options
+from scripts.options import BuildOptions
 from scripts.shell import fresh_dir, output, replace_dir, run, say
 from scripts.stamps import Stamp, fingerprint
 
@@ -125,8 +124,7 @@ def relink_if_libraries_changed(options: BuildOptions) -> None:
         wasm.unlink()
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    options = parse_build_options("cpython", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     tools = toolchain.load()
     zlib_key = build_zlib(tools, options)
     src_key = prepare_source()
@@ -146,4 +144,3 @@ def main(argv: Sequence[str], strict: bool) -> int:
     run(["make", f"-j{options.jobs}", "python.wasm"], cwd=build,
         log=layout.LOGS / f"cpython-make-{options.variant}.log")
     say(f"cpython: {linked_wasm(options)}")
-    return 0

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from scripts import layout, sources, toolchain
-from scripts.options import parse_build_options
+from scripts.options import BuildOptions
 from scripts.shell import replace_dir, run, say
 from scripts.stamps import Stamp, fingerprint
 
@@ -17,13 +15,12 @@ def input_key(tools: toolchain.Toolchain) -> str:
                        tools.cc, tools.ar, tools.nm, tools.versions["clang"])
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    options = parse_build_options("libc", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     tools = toolchain.load()
     key = input_key(tools)
     if STAMP.matches(key):
         say("libc: up to date")
-        return 0
+        return
     work = layout.BUILD / "wasi-libc"
     sources.unpack("wasi-libc", work, sorted(layout.LIBC_PATCHES.glob("*.patch")))
     new_sysroot = work / "sysroot"
@@ -32,4 +29,3 @@ def main(argv: Sequence[str], strict: bool) -> int:
     replace_dir(new_sysroot, layout.SYSROOT)
     STAMP.record(key)
     say(f"libc: sysroot ready in {layout.SYSROOT}")
-    return 0

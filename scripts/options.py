@@ -1,11 +1,9 @@
-"""Build options shared by every build stage: flags after `--`, or the seed's switches."""
+"""Build options: the build sessions' own arguments, or the seed's environment switches."""
 
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,9 +22,6 @@ class BuildOptions:
 
     def describe(self) -> dict[str, object]:
         return {"debug": self.debug, "optimize": self.optimize, "sockets": self.sockets}
-
-
-LONG_FLAGS = ("--debug", "--no-opt", "--no-sockets", "--jobs")
 
 
 def _switch(env: Mapping[str, str], name: str) -> bool:
@@ -51,26 +46,16 @@ def build_parser(stage: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
 
 
 def parse_build_options(
-    stage: str, argv: Sequence[str], env: Mapping[str, str] | None = None, *, strict: bool
+    stage: str, argv: Sequence[str], env: Mapping[str, str] | None = None
 ) -> BuildOptions:
-    """Parse build flags for `stage`.
+    """Parse the build flags given to build session `stage`; anything else is an error.
 
-    Nox hands the same arguments to every session of a run, so a stage that
-    runs as a prerequisite of another session (`nox -s run -- script.py`) sees
-    arguments meant for that session: it takes the build flags it knows and
-    leaves the rest, warning only about near-misses of its own flags. A stage
-    asked for by name (`strict`) rejects anything it does not know.
+    Only a build session's own arguments come here: the arguments of `run`,
+    `deps` or a test session belong to the guest, pip or pytest, and those
+    sessions build with the environment switches alone (`argv` empty).
     """
     parser = build_parser(stage, os.environ if env is None else env)
-    if strict:
-        namespace = parser.parse_args(argv)
-    else:
-        namespace, rest = parser.parse_known_args(argv)
-        for word in rest:
-            close = difflib.get_close_matches(word.split("=")[0], LONG_FLAGS, n=1, cutoff=0.75)
-            if word.startswith("--") and close:
-                print(f"warning: {stage}: ignoring {word!r}; did you mean {close[0]!r}?",
-                      file=sys.stderr)
+    namespace = parser.parse_args(argv)
     if namespace.jobs < 1:
         parser.error("--jobs must be at least 1")
     return BuildOptions(debug=namespace.debug, optimize=namespace.optimize,

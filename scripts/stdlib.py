@@ -6,11 +6,11 @@ import importlib.util
 import marshal
 import os
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from scripts import cpython, layout
-from scripts.options import BuildOptions, parse_build_options
+from scripts.options import BuildOptions
 from scripts.shell import StageError, publish, run, say
 from scripts.stamps import Stamp, file_sha256, fingerprint
 
@@ -65,8 +65,7 @@ def pyc_bytes(source: Path, filename: str) -> bytes:
             + importlib.util.source_hash(data) + marshal.dumps(code))
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    options = parse_build_options("stdlib", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     build = cpython.build_dir(options)
     if not (build / "Makefile").is_file():
         raise StageError(f"{build} is not configured: run `nox -s cpython` first")
@@ -84,4 +83,3 @@ def main(argv: Sequence[str], strict: bool) -> int:
         say(f"stdlib: overlay modules: {', '.join(added) or 'none'}")
     publish(stdlib_zip, layout.STDLIB_ZIP)
     say(f"stdlib: {layout.STDLIB_ZIP} ({layout.STDLIB_ZIP.stat().st_size / 1e6:.1f} MB)")
-    return 0

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 from scripts import layout, sources, toolchain
-from scripts.options import BuildOptions, parse_build_options
+from scripts.options import BuildOptions
 from scripts.shell import StageError, say
 from scripts.stamps import file_sha256, files_under
 
@@ -50,8 +49,7 @@ def manifest(options: BuildOptions, tools: toolchain.Toolchain) -> dict[str, obj
     }
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    options = parse_build_options("build", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     for path in (layout.PYTHON_WASM, layout.STDLIB_ZIP):
         if not path.is_file():
             raise StageError(f"{path} is missing: the optimize and stdlib stages did not finish")
@@ -67,4 +65,3 @@ def main(argv: Sequence[str], strict: bool) -> int:
         say(f"  dist/{name:15} {info['size'] / 1e6:6.1f} MB")
     say("  dist/manifest.json  versions, options and sha256 of every input and output")
     say("Run it:  nox -s run -- -c 'import sys; print(sys.version)'   (or a script, or nothing for the REPL)")
-    return 0

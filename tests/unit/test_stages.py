@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -102,6 +103,22 @@ def test_entry_point_rejects_an_unknown_stage(capsys: pytest.CaptureFixture[str]
 def test_entry_point_turns_stage_errors_into_one_line_and_status_1(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # optimize alone, without the stages before it, which would really build.
+    monkeypatch.setitem(entry.BUILD_STAGES, "optimize", ((), "optimize"))
     monkeypatch.setattr(optimize.layout, "TOOLCHAIN_FILE", tmp_path / "missing.json")
-    assert entry.main(["optimize", "--prerequisite", "script.py"]) == 1
+    assert entry.main(["optimize"]) == 1
     assert "error: optimize:" in capsys.readouterr().err
+
+
+def test_a_build_stage_runs_the_stages_it_depends_on_first_each_once() -> None:
+    assert list(entry.stage_order("build")) == [
+        "toolchain", "sources", "libc", "sockets", "cpython", "optimize", "stdlib", "build"]
+    assert list(entry.stage_order("stdlib")) == [
+        "toolchain", "sources", "libc", "sockets", "cpython", "stdlib"]
+    assert list(entry.stage_order("sources")) == ["sources"]
+
+
+@pytest.mark.parametrize("stage", list(entry.BUILD_STAGES))
+def test_every_build_stage_has_a_build_function(stage: str) -> None:
+    module = importlib.import_module(f"scripts.{entry.BUILD_STAGES[stage][1]}")
+    assert callable(module.build)

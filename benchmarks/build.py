@@ -1,4 +1,4 @@
-"""Session `bench`: build-speed and size numbers, measured in a scratch copy of the repository.
+"""`nox -s bench`: build-speed and size numbers, measured in a scratch copy of the repository.
 
 It prints numbers next to the targets; it never fails because of them.
 """
@@ -59,7 +59,7 @@ def append_line(path: Path, line: str) -> None:
         out.write(line)
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
+def main(argv: Sequence[str]) -> int:
     options = build_parser().parse_args(argv)
     copy = Path(tempfile.mkdtemp(prefix="timecraft-python-bench-"))
     shutil.rmtree(copy)
