@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scripts import layout, toolchain
+from scripts import layout, reproducible, toolchain
 from scripts.options import BuildOptions
 from scripts.shell import run, say
 
@@ -23,8 +23,11 @@ def build(options: BuildOptions) -> None:
         return
     tools = toolchain.load()
     # make's own dependency tracking (sources, headers, sysroot) keeps this incremental.
+    # The Makefile's default flags (-O2), and paths relative to the checkout.
+    cflags = " ".join(["-O2", *reproducible.prefix_map_flags()])
     command: list[str | Path] = ["make", "-C", layout.SOCKETS_SRC, f"-j{options.jobs}", f"CC={tools.cc}",
-               f"AR={tools.ar}", f"SYSROOT={layout.SYSROOT}", f"OBJDIR={library_dir(options)}"]
+               f"AR={tools.ar}", f"CFLAGS={cflags}", f"SYSROOT={layout.SYSROOT}",
+               f"OBJDIR={library_dir(options)}"]
     if options.debug:
         command.append("TRACE=1")
     run(command)
