@@ -59,15 +59,23 @@ def compiled_name(module: PurePosixPath) -> str:
 
 
 def compile_modules(python: str, sources: Mapping[str, bytes]) -> dict[str, bytes]:
-    """{"json/decoder.pyc": pyc} for {"json/decoder.pyc": source}, named "json/decoder.py"."""
+    """Byte-compile {zip entry: source} into {zip entry: pyc}, with `python`.
+
+    Each module's file name is its path inside the zip: "json/decoder.py" for
+    the entry "json/decoder.pyc".
+    """
     names = sorted(sources)
-    result = subprocess.run([python, "-I", "-S", "-c", COMPILER], capture_output=True,
-                            input=marshal.dumps([(name[:-1], sources[name]) for name in names]))
+    try:
+        result = subprocess.run([python, "-I", "-S", "-c", COMPILER], capture_output=True,
+                                input=marshal.dumps([(name[:-1], sources[name]) for name in names]))
+    except OSError as error:
+        raise StageError(f"cannot run {python}: {error.strerror}; run `nox -s toolchain` "
+                         "to find Python 3.11 again") from error
     if result.returncode != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()[-4:]
+        tail = result.stderr.decode(errors="replace").strip().splitlines()[-4:]
         raise StageError("cannot byte-compile a module for the zip (named by its path inside "
                          f"the zip, which is its path under {layout.OVERLAY_LIB.name}/ for an "
-                         "overlay file):\n" + "\n".join(error))
+                         "overlay file):\n" + "\n".join(tail))
     return dict(zip(names, marshal.loads(result.stdout), strict=True))
 
 
