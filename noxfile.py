@@ -137,7 +137,7 @@ def test(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print build numbers: cold, no-op and edit-rebuild times, artifact sizes (scratch copy)."""
+    """Print build numbers (cold, no-op, edit-rebuild, sizes); check two cold builds are identical."""
     install(session, "nox")
     session.run("python", "-m", "benchmarks", "build", *session.posargs)
 

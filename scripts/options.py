@@ -55,7 +55,11 @@ def parse_build_options(
     sessions build with the environment switches alone (`argv` empty).
     """
     parser = build_parser(stage, os.environ if env is None else env)
-    namespace = parser.parse_args(argv)
+    namespace, rest = parser.parse_known_args(argv)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}: a build session takes build "
+                     "options only; a script and its arguments go after `nox -s run --`, "
+                     "packages after `nox -s deps --`, pytest's options after a test session's `--`")
     if namespace.jobs < 1:
         parser.error("--jobs must be at least 1")
     return BuildOptions(debug=namespace.debug, optimize=namespace.optimize,
