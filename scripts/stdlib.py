@@ -8,8 +8,10 @@ name order with fixed dates and modes.
 
 from __future__ import annotations
 
+import ast
 import marshal
 import os
+import pprint
 import subprocess
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -25,6 +27,8 @@ from scripts.stamps import Stamp, file_sha256, fingerprint
 # only the commit (the build date) changes.
 ENTRY_DATE = (1980, 1, 1, 0, 0, 0)
 ENTRY_MODE = 0o644
+# The code that compiles and writes the zip decides its bytes too.
+STAGE_CODE = (Path(__file__), Path(reproducible.__file__))
 
 # Run by the toolchain's Python 3.11 in a fresh interpreter: marshal marks
 # strings shared by reference depending on which other objects hold them, so
@@ -67,7 +71,8 @@ def compile_modules(python: str, sources: Mapping[str, bytes]) -> dict[str, byte
     names = sorted(sources)
     try:
         result = subprocess.run([python, "-I", "-S", "-c", COMPILER], capture_output=True,
-                                input=marshal.dumps([(name[:-1], sources[name]) for name in names]))
+                                input=marshal.dumps([(name[:-1], sources[name]) for name in names]),
+                                check=False)
     except OSError as error:
         raise StageError(f"cannot run {python}: {error.strerror}; run `nox -s toolchain` "
                          "to find Python 3.11 again") from error
@@ -90,19 +95,41 @@ def write_zip(entries: Mapping[str, bytes], target: Path, compression: int) -> N
     os.replace(temp, target)
 
 
+def configuration_source(text: str) -> str:
+    """The build configuration module (_sysconfigdata_*) without the checkout's path.
+
+    Its values name the checkout's path; they are written again with that
+    path written the way the compilers write it. The text is not patched in
+    place: the generated file wraps long strings at its line width, so the
+    length of the checkout's path would move lines, and line numbers are part
+    of the compiled module.
+    """
+    lines = ["# The build configuration, without the build directory's path (stdlib stage)."]
+    for statement in ast.parse(text).body:
+        if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
+            raise StageError(f"unexpected statement in the build configuration: "
+                             f"{ast.unparse(statement)[:80]}")
+        value = ast.literal_eval(statement.value)
+        if isinstance(value, dict):
+            value = {key: reproducible.without_checkout_path(item) if isinstance(item, str)
+                     else item for key, item in value.items()}
+        lines.append(f"{statement.targets[0].id} = {pprint.pformat(value)}")
+    return "\n".join(lines) + "\n"
+
+
 def module_source(build: Path, name: str) -> bytes:
     """The source of `name`, a compiled module in make's zip.
 
     Stdlib modules come from the source tree; the build configuration
-    (_sysconfigdata_*) from the build folder, where it names the checkout's
-    path: that is written the way the compilers write it.
+    (_sysconfigdata_*) from the build folder.
     """
     library = cpython.CPYTHON_SRC / "Lib" / name[:-1]
     if library.is_file():
         return library.read_bytes()
     generated = build / (build / "pybuilddir.txt").read_text().strip() / name[:-1]
     if generated.is_file():
-        return reproducible.without_checkout_path(generated.read_text()).encode()
+        return configuration_source(generated.read_text()).encode()
     raise StageError(f"make wasm_stdlib put {name} in its zip, but neither {library} nor "
                      f"{generated} exists: remove {build} and build again")
 
@@ -113,7 +140,8 @@ def compile_base(options: BuildOptions, tools: toolchain.Toolchain) -> Path:
     compiled = layout.BUILD / options.variant / "stdlib-compiled.zip"
     stamp = Stamp(layout.BUILD / "stamps" / f"stdlib-compiled-{options.variant}",
                   outputs=[compiled])
-    key = fingerprint(file_sha256(base), tools.build_python, tools.versions["python"])
+    key = fingerprint(file_sha256(base), tools.build_python, tools.versions["python"],
+                      *STAGE_CODE)
     if stamp.matches(key):
         return compiled
     build = cpython.build_dir(options)
@@ -156,7 +184,7 @@ def build(options: BuildOptions) -> None:
     stdlib_zip = layout.BUILD / options.variant / "python311.zip"
     stamp = Stamp(layout.BUILD / "stamps" / f"stdlib-{options.variant}", outputs=[stdlib_zip])
     key = fingerprint(file_sha256(compiled), layout.OVERLAY_LIB, tools.build_python,
-                      tools.versions["python"])
+                      tools.versions["python"], *STAGE_CODE)
     if stamp.matches(key):
         say("stdlib: up to date")
     else:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import marshal
 import os
+import pprint
 import subprocess
 import sys
 import types
@@ -101,10 +102,8 @@ def test_the_zip_is_the_same_bytes_whatever_the_file_times_and_directories(tmp_p
     assert {info.date_time for info in infos} == {stdlib.ENTRY_DATE}
 
 
-def test_the_stdlib_is_compiled_again_from_its_sources_with_the_checkout_path_removed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    checkout = tmp_path / "checkout"
+def compiled_checkout(checkout: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """compile_base's entries for a fake checkout at `checkout` with one module and its configuration."""
     monkeypatch.setattr(stdlib.layout, "REPO", checkout)
     monkeypatch.setattr(stdlib.layout, "BUILD", checkout / "build")
     source = checkout / "build" / "cpython-src"
@@ -115,8 +114,12 @@ def test_the_stdlib_is_compiled_again_from_its_sources_with_the_checkout_path_re
     (source / "Lib" / "json" / "decoder.py").write_text("def decode():\n    raise ValueError\n")
     (build / "build" / "lib.wasi").mkdir(parents=True)
     (build / "pybuilddir.txt").write_text("build/lib.wasi\n")
-    sysconfig = f"build_time_vars = {{'srcdir': '{source}', 'CC': 'clang --sysroot={checkout}/s'}}\n"
-    (build / "build" / "lib.wasi" / "_sysconfigdata__wasi.py").write_text(sysconfig)
+    # As sysconfig writes it: pprint wraps long strings where they reach its
+    # line width, so where it wraps depends on the checkout path's length.
+    variables = {"srcdir": str(source), "CC": f"clang --sysroot={checkout}/s",
+                 "LIBS": f"-L{checkout}/build/zlib/lib -lz " + "-lm " * 20, "SIZEOF_INT": 4}
+    (build / "build" / "lib.wasi" / "_sysconfigdata__wasi.py").write_text(
+        f"# generated\nbuild_time_vars = {pprint.pformat(variables)}\n")
     base = stdlib.base_zip(options)
     base.parent.mkdir(parents=True)
     with zipfile.ZipFile(base, "w") as zf:
@@ -124,12 +127,29 @@ def test_the_stdlib_is_compiled_again_from_its_sources_with_the_checkout_path_re
         zf.writestr("json/decoder.pyc", b"make's pyc")
         zf.writestr("_sysconfigdata__wasi.pyc", b"make's pyc")
     with zipfile.ZipFile(stdlib.compile_base(options, TOOLS)) as zf:
-        decoder = code_of(zf.read("json/decoder.pyc"))
-        configuration = code_of(zf.read("_sysconfigdata__wasi.pyc"))
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def test_the_stdlib_is_compiled_again_from_its_sources_with_the_checkout_path_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = tmp_path / "checkout"
+    entries = compiled_checkout(checkout, monkeypatch)
+    decoder = code_of(entries["json/decoder.pyc"])
+    configuration = code_of(entries["_sysconfigdata__wasi.pyc"])
     assert decoder.co_filename == "json/decoder.py"
     assert configuration.co_filename == "_sysconfigdata__wasi.py"
-    assert {"./build/cpython-src", "clang --sysroot=./s"} <= set(configuration.co_consts)
+    assert {"./build/cpython-src", "clang --sysroot=./s", 4} <= set(configuration.co_consts)
     assert str(checkout) not in repr(configuration.co_consts)
+
+
+def test_checkouts_at_paths_of_different_lengths_compile_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Spaces in the long one: pprint wraps strings there, so the lines move.
+    short = compiled_checkout(tmp_path / "a", monkeypatch)
+    long = compiled_checkout(tmp_path / ("a longer checkout " * 8), monkeypatch)
+    assert short == long
 
 
 def test_a_module_without_its_source_fails_with_the_fix(
