@@ -43,9 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def scratch_copy() -> Path:
+def scratch_copy(prefix: str) -> Path:
     """A copy of this checkout (uncommitted changes included) in a new directory."""
-    copy = Path(tempfile.mkdtemp(prefix="timecraft-python-bench-"))
+    copy = Path(tempfile.mkdtemp(prefix=prefix))
     shutil.rmtree(copy)
     shutil.copytree(layout.REPO, copy, ignore=COPY_IGNORE, symlinks=True)
     return copy
@@ -85,7 +85,7 @@ def main(argv: Sequence[str]) -> int:
     options = build_parser().parse_args(argv)
     # The copies are no git checkouts: both get this checkout's build date.
     env = {reproducible.EPOCH_VARIABLE: str(reproducible.source_date_epoch())}
-    copies = [scratch_copy()]
+    copies = [scratch_copy("timecraft-python-bench-")]
     results: dict[str, float] = {}
     try:
         copy = copies[0]
@@ -101,7 +101,8 @@ def main(argv: Sequence[str]) -> int:
         append_line(copy / "wasmedge_sock" / "src" / "socket.c", "\n/* touched by the benchmark */\n")
         results["build after a wasmedge_sock edit"] = nox(copy, env, "-s", "build")
         if options.second_build:
-            copies.append(scratch_copy())
+            # A path of another length: generated files wrap lines by length.
+            copies.append(scratch_copy("timecraft-python-bench-second-directory-"))
             results["cold build in a second directory"] = nox(copies[1], env, "-s", "build")
             second_hashes = artifact_hashes(copies[1])
     finally:
