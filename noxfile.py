@@ -70,7 +70,7 @@ def cpython(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, requires=["cpython"])
 def optimize(session: nox.Session) -> None:
-    """wasm-opt python.wasm into dist/ (--no-opt or NO_OPT=1 skips optimizing)."""
+    """wasm-opt python.wasm into dist/ (NO_OPT=1 skips optimizing)."""
     stage(session)
 
 

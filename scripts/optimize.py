@@ -37,7 +37,7 @@ def build(options: BuildOptions) -> None:
         if flags:
             run([tools.wasm_opt, *flags, linked, "-o", temp])
         else:
-            say("optimize: skipped (--no-opt); using the linked module as it is")
+            say("optimize: skipped (NO_OPT=1); using the linked module as it is")
             shutil.copyfile(linked, temp)
         os.replace(temp, optimized)
         stamp.record(key)
