@@ -37,6 +37,13 @@ def install(session: nox.Session, requirements: str) -> None:
     session.install("--require-hashes", "-r", f"requirements/{requirements}.txt")
 
 
+def install_host(session: nox.Session, requirements: str) -> None:
+    """The pinned requirements, then the host package from this checkout (editable, so
+    edits to host/ take effect at once; its build backend is in the pinned file)."""
+    install(session, requirements)
+    session.install("--no-deps", "--no-build-isolation", "-e", ".")
+
+
 @nox.session(python=PYTHON)
 def toolchain(session: nox.Session) -> None:
     """Find clang/LLVM for wasm32, wasm-opt, zip, Python 3.11 (installing them on Debian if root)."""
@@ -88,7 +95,7 @@ def build(session: nox.Session) -> None:
 @nox.session(python=PYTHON, requires=["build"])
 def run(session: nox.Session) -> None:
     """Run python.wasm: `nox -s run -- script.py args`, `-- -c CODE`, or nothing for the REPL."""
-    install(session, "host")
+    install_host(session, "host")
     stage(session, "run", "--cwd", session.invoked_from, "--")
 
 
@@ -104,7 +111,7 @@ def deps(session: nox.Session) -> None:
 @nox.session(name="unit-tests", python=PYTHON, requires=["toolchain"])
 def unit_tests(session: nox.Session) -> None:
     """Unit tests of scripts/ and host/ with coverage."""
-    install(session, "test")
+    install_host(session, "test")
     session.run("python", "-m", "coverage", "run", "-m", "pytest", "tests/unit", "tests/host",
                 *session.posargs)
     session.run("python", "-m", "coverage", "report")
@@ -113,14 +120,14 @@ def unit_tests(session: nox.Session) -> None:
 @nox.session(name="guest-tests", python=PYTHON, requires=["build"])
 def guest_tests(session: nox.Session) -> None:
     """Tests that run inside python.wasm (under $TIMECRAFT, else the built-in host)."""
-    install(session, "test")
+    install_host(session, "test")
     session.run("python", "-m", "pytest", "tests/guest", *session.posargs)
 
 
 @nox.session(name="sdk-tests", python=PYTHON, requires=["build"])
 def sdk_tests(session: nox.Session) -> None:
     """The timecraft SDK's tests, on this CPython against the built-in host's API, with coverage."""
-    install(session, "test")
+    install_host(session, "test")
     # setuptools, the SDK's build backend, is pinned in requirements/test.txt.
     session.install("--no-deps", "--no-build-isolation", "./timecraft-sdk")
     env = {"COVERAGE_FILE": ".coverage.sdk"}
@@ -145,8 +152,22 @@ def bench(session: nox.Session) -> None:
 @nox.session(name="bench-host", python=PYTHON, requires=["build"])
 def bench_host(session: nox.Session) -> None:
     """Print guest run numbers: warm start, imports, small writes, HTTP/HTTPS throughput."""
-    install(session, "test")
+    install_host(session, "test")
     stage(session, "bench_host")
+
+
+LINTED = ("scripts", "host", "timecraft-sdk/src")
+# Type-checked on its own: beside host/ it would stand for the stdlib's ssl.
+SSL_OVERLAY = "python/Lib/ssl.py"
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff and mypy over scripts/, host/, the ssl overlay and the SDK."""
+    install(session, "lint")
+    session.run("ruff", "check", *LINTED, SSL_OVERLAY, "noxfile.py")
+    session.run("mypy", *LINTED)
+    session.run("mypy", SSL_OVERLAY)
 
 
 @nox.session(python=PYTHON)

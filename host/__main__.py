@@ -1,5 +1,3 @@
-import sys
+from host.cli import console_main
 
-from host.cli import main
-
-sys.exit(main())
+console_main()

@@ -6,53 +6,79 @@ the directory sandbox are all under its control.
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from typing import TYPE_CHECKING, Callable
 
 import wasmtime
 
-from host import signatures
-from host.cli import RunRequest
 from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
+from host.errors import GuestSetupError
+from host.grants import ReadOnlyTrees, close_opened, open_grants, reopen
 from host.guest_memory import GuestMemory
-from host.linking import HostLinker
+from host.hostcall import WASI_MODULE, WASMEDGE, declarations, declared, encode
+from host.linking import HostFunction, HostLinker
 from host.messages import first_line
-from host.modcache import load_module
+from host.modcache import grant_problem, load_module
 from host.polling import PollCalls
+from host.requests import RunRequest
+from host.virtual_network import VirtualNetwork
 from host.wasi_abi import ENOSYS
-from host.wasi_files import FileCalls
+from host.wasi_files import FD_CHANGE_RIGHTS, FileCalls
 from host.wasi_process import ProcessCalls
-from host.wasi_sockets import NetworkView, SocketCalls
+from host.wasi_sockets import SocketCalls, tls_sessions
 
 if TYPE_CHECKING:
-    from host.api import ApiServer
+    from host.api.transport import ApiServer
 
-WASI_MODULE = "wasi_snapshot_preview1"
-SOCKET_EXTENSIONS_WITH_WASMEDGE = ("auto", "wasmedgev1", "wasmedgev2")
+# How timecraft tells a WasmEdge v1 module from a v2 one (spec §1).
+_V1_PARAM_COUNTS = {"sock_accept": 2, "sock_getlocaladdr": 4, "sock_getpeeraddr": 4}
 EXIT_HOST_ERROR = 2
 EXIT_TRAP = 134
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
-_PREVIEW1_SOCKET_FUNCTIONS = ("sock_accept", "sock_recv", "sock_send", "sock_shutdown")
-_PREVIEW1_PREFIXES = ("args", "environ", "clock", "random", "proc", "sched", "fd", "path", "poll")
-
-HostFunctions = dict[str, dict[int, Callable[..., int]]]
-
-
-def _parameter_count(function: Callable[..., int]) -> int:
-    return function.__code__.co_argcount - 1  # bound methods: without self
+# Every class that declares host functions (see host/hostcall.py).
+CALL_GROUPS = (FileCalls, ProcessCalls, PollCalls, SocketCalls)
+# Host functions by import name and parameter string ("i" i32, "I" i64):
+# the function, whether it returns an errno, whether it is a WasmEdge one.
+HostFunctions = dict[tuple[str, str], tuple[HostFunction, bool, bool]]
 
 
 def _unsupported(*_args: int) -> int:
     return ENOSYS
 
 
-class GuestSetupError(Exception):
-    """The module cannot be started; the message is the one-line reason."""
+def detect_sockets_extension(module: wasmtime.Module) -> str:
+    """The socket extension a module imports, decided as timecraft decides it.
+
+    WasmEdge v1 when sock_accept takes 2 parameters or sock_getlocaladdr or
+    sock_getpeeraddr 4; otherwise v2 when any WasmEdge-only function is
+    imported; otherwise none.
+    """
+    wasmedge_only = {call.name for call in declarations(SocketCalls) if call.abi == WASMEDGE}
+    found = "none"
+    for item in module.imports:
+        if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType):
+            continue
+        if _V1_PARAM_COUNTS.get(item.name or "") == len(item.type.params):
+            return "wasmedgev1"
+        if item.name in wasmedge_only:
+            found = "wasmedgev2"
+    return found
+
+
+def sockets_extension(request: RunRequest, module: wasmtime.Module) -> str:
+    """What the guest gets: the detected extension unless -S named one."""
+    wanted = detect_sockets_extension(module) if request.sockets == "auto" else request.sockets
+    if wanted == "wasmedgev1":
+        raise GuestSetupError("the module imports the WasmEdge v1 socket functions; this host "
+                              "implements WasmEdge v2 (build the guest against v2)")
+    return wanted
 
 
 class LazyApi:
-    """The guest's timecraft API (host/api.py), started on its first connection.
+    """The guest's timecraft API (host/api/), started on its first connection.
 
     Guests that never call the API do not pay for importing http.server and
     subprocess, nor for a server thread.
@@ -62,12 +88,16 @@ class LazyApi:
         self._request = request
         self._server: ApiServer | None = None
 
-    def address(self) -> tuple[str, int]:
+    def serve(self, connection: socket.socket) -> None:
+        """Serve the API on `connection`, the host end of a guest's connection to it.
+
+        Raises ConnectionRefusedError when the API is at its connection limit.
+        """
         if self._server is None:
-            from host.api import start_api
+            from host.api.transport import start_api
 
             self._server = start_api(self._request)
-        return self._server.address
+        self._server.serve(connection)
 
     def close(self) -> None:
         """Stop the server and every process the guest started through it."""
@@ -78,37 +108,29 @@ class LazyApi:
 class BuiltinHost:
     """Everything one guest instance sees: its memory, fds and host functions."""
 
-    def __init__(self, request: RunRequest, network: NetworkView | None = None) -> None:
+    def __init__(self, request: RunRequest,
+                 api_serve: Callable[[socket.socket], None] | None = None) -> None:
         self.request = request
-        self.network = network
+        self.network = VirtualNetwork(request.ip_address, api_serve,
+                                      tls_sessions(request.ca_file))
         self.memory = GuestMemory()
         self.table = FdTable()
+        self.read_only = ReadOnlyTrees()
         self.functions = self._collect_functions()
 
     def _collect_functions(self) -> HostFunctions:
         request = self.request
         groups = (
-            FileCalls(self.memory, self.table),
+            FileCalls(self.memory, self.table, self.read_only),
             ProcessCalls(self.memory, [request.module.name, *request.args], request.env),
             PollCalls(self.memory, self.table),
+            SocketCalls(self.memory, self.table, self.network),
         )
         functions: HostFunctions = {}
         for group in groups:
-            for name in dir(group):
-                if name.split("_", 1)[0] in _PREVIEW1_PREFIXES:
-                    method = getattr(group, name)
-                    functions[name] = {_parameter_count(method): method}
-        sockets = SocketCalls(self.memory, self.table, request.ca_file, self.network)
-        for name in _PREVIEW1_SOCKET_FUNCTIONS:
-            method = getattr(sockets, name)
-            functions[name] = {_parameter_count(method): method}
-        for name, by_arity in sockets.variants().items():
-            if request.sockets in SOCKET_EXTENSIONS_WITH_WASMEDGE:
-                functions[name] = by_arity
-            else:
-                # Present but failing, like the wasmtime runtime: the guest starts
-                # and only networking reports ENOSYS.
-                functions[name] = {arity: _unsupported for arity in by_arity}
+            for call, function in declared(group):
+                functions[call.name, call.params] = (function, call.returns_errno,
+                                                     call.abi == WASMEDGE)
         return functions
 
     def open_descriptors(self) -> None:
@@ -116,34 +138,69 @@ class BuiltinHost:
             self.table.add(stdio_descriptor(host_fd))
         for grant in self.request.grants:
             try:
-                self.table.add(preopen_descriptor(str(grant.host_path), grant.guest_path))
+                descriptor = preopen_descriptor(reopen(grant), grant.guest_path)
             except OSError as error:
                 raise GuestSetupError(f"cannot open {grant.host_path}: {error.strerror}") from None
+            self.table.add(descriptor)
+            self.read_only.add(descriptor.host_fd, grant.read_only)
+        for descriptor in self.table.entries.values():
+            if descriptor.preopen_path is not None and self.read_only.within(descriptor.host_fd):
+                descriptor.rights_base &= ~FD_CHANGE_RIGHTS
 
     def link(self, engine: wasmtime.Engine, module: wasmtime.Module
              ) -> tuple[wasmtime.Linker, HostLinker]:
         linker = wasmtime.Linker(engine)
         host_linker = HostLinker(linker, self.memory)
+        sockets_on = sockets_extension(self.request, module) == "wasmedgev2"
+        defined: set[str] = set()
         for item in module.imports:
-            if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType):
+            if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType) \
+                    or item.name is None:
                 continue  # left undefined: instantiation names the unknown import
-            by_arity = self.functions.get(item.name)
-            if by_arity is None:
-                continue
-            params = signatures.encode([str(kind) for kind in item.type.params])
-            results = [str(kind) for kind in item.type.results]
-            expected_results = [] if item.name in signatures.NO_RESULT else ["i32"]
-            if params not in signatures.accepted(item.name) or results != expected_results:
+            if item.name in defined:
+                continue  # a module may import the same function more than once
+            params = encode([str(kind) for kind in item.type.params])
+            found = None if params is None else self.functions.get((item.name, params))
+            if found is None:
+                if any(name == item.name for name, _ in self.functions):
+                    raise GuestSetupError(
+                        f"import {item.module}::{item.name} has an unexpected signature")
+                continue  # not ours: instantiation names the unknown import
+            function, returns_errno, wasmedge = found
+            if wasmedge and not sockets_on:
+                # Present but failing, like the wasmtime runtime: the guest
+                # starts and only networking reports ENOSYS.
+                function = _unsupported
+            if [str(kind) for kind in item.type.results] != (["i32"] if returns_errno else []):
                 raise GuestSetupError(
                     f"import {item.module}::{item.name} has an unexpected signature")
-            host_linker.define(item.module, item.name, item.type, by_arity[len(params)])
+            host_linker.define(item.module, item.name, item.type, function)
+            defined.add(item.name)
         return linker, host_linker
 
 
 def run(request: RunRequest) -> int:
+    # Each grant is resolved now, before the guest runs, and held open: what
+    # the guest does to the paths later cannot change what it was granted.
+    try:
+        grants = open_grants(request.grants)
+    except OSError as error:
+        print(f"host: cannot open {error.filename}: {error.strerror}", file=sys.stderr)
+        return EXIT_HOST_ERROR
+    try:
+        problem = grant_problem(grants)
+        if problem is not None:
+            print(f"host: {problem}", file=sys.stderr)
+            return EXIT_HOST_ERROR
+        return _run_module(request._replace(grants=grants))
+    finally:
+        close_opened(grants, request.grants)
+
+
+def _run_module(request: RunRequest) -> int:
     engine = wasmtime.Engine()
     try:
-        module = load_module(engine, request.module)
+        module = load_module(engine, request.module, request.module_fd)
     except wasmtime.WasmtimeError as error:
         print(f"host: {request.module} is not a valid WebAssembly module: {first_line(error)}",
               file=sys.stderr)
@@ -151,14 +208,16 @@ def run(request: RunRequest) -> int:
     except OSError as error:
         print(f"host: cannot read {request.module}: {error.strerror}", file=sys.stderr)
         return EXIT_HOST_ERROR
+    finally:
+        if request.module_fd is not None:
+            os.close(request.module_fd)  # read: the guest has no use for it
     if request.lifeline_fd is not None:
-        from host.api import exit_with_parent
+        from host.api.children import exit_with_parent
 
         exit_with_parent(request.lifeline_fd)
     api = LazyApi(request)
     try:
-        return _run_instance(engine, module, BuiltinHost(request, NetworkView(
-            request.ip_address, api.address)))
+        return _run_instance(engine, module, BuiltinHost(request, api.serve))
     finally:
         api.close()
 

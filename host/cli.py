@@ -4,37 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
 from pathlib import Path
-from types import MappingProxyType
-from typing import Mapping, NamedTuple, Sequence
+
+from host.requests import ApiLimits, Grant, RunRequest
 
 SOCKET_EXTENSIONS = ("none", "auto", "path_open", "wasmedgev1", "wasmedgev2")
 RUNTIMES = ("builtin", "wasmtime")
-
-
-# NamedTuples rather than dataclasses: importing dataclasses costs several
-# milliseconds of every start.
-class Grant(NamedTuple):
-    """A host directory made visible to the guest under `guest_path`."""
-
-    host_path: Path
-    guest_path: str
-
-
-class RunRequest(NamedTuple):
-    module: Path
-    args: Sequence[str]
-    env: Mapping[str, str] = MappingProxyType({})
-    grants: Sequence[Grant] = ()
-    sockets: str = "none"
-    # Extra CA bundle trusted by hTLS, on top of the system trust store.
-    ca_file: str | None = None
-    # Set only for modules a guest spawned through the API (see host/api.py):
-    # their id, their own loopback address, and the pipe that ends them with it.
-    process_id: str | None = None
-    ip_address: str | None = None
-    lifeline_fd: int | None = None
 
 
 def parse_env(text: str) -> tuple[str, str]:
@@ -44,14 +21,57 @@ def parse_env(text: str) -> tuple[str, str]:
     return name, value
 
 
+READ_ONLY_SUFFIX = ":ro"
+
+
 def parse_grant(text: str) -> Grant:
+    """`HOST[:GUEST][:ro]`."""
+    read_only = text.endswith(READ_ONLY_SUFFIX)
+    if read_only:
+        text = text[:-len(READ_ONLY_SUFFIX)]
     host, sep, guest = text.partition(":")
     host_path = Path(host).resolve()
     if not host_path.is_dir():
         raise argparse.ArgumentTypeError(f"{host!r} is not a directory on this machine")
     # Like timecraft, a directory appears at its own absolute path by default,
     # so the same absolute PYTHONHOME works under both runtimes.
-    return Grant(host_path, guest if sep else str(host_path))
+    return Grant(host_path, guest if sep else str(host_path), read_only)
+
+
+def parse_grant_fd(text: str) -> Grant:
+    """`FD:GUEST[:ro]`: a directory the parent host had open, inherited as is."""
+    read_only = text.endswith(READ_ONLY_SUFFIX)
+    if read_only:
+        text = text[:-len(READ_ONLY_SUFFIX)]
+    number, _, guest = text.partition(":")
+    try:
+        fd = int(number)
+        is_directory = stat.S_ISDIR(os.fstat(fd).st_mode)
+    except (ValueError, OSError):
+        is_directory = False
+    if not is_directory or not guest:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an open directory and a guest path")
+    return Grant(Path(f"/proc/self/fd/{fd}"), guest, read_only, fd)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# The API limits' options: (option, ApiLimits field, help).
+API_LIMIT_OPTIONS = (
+    ("--max-processes", "processes", "processes the guest and everything it starts may "
+     "have running through the API at once"),
+    ("--max-api-work", "work", "API connections served, and tasks run, at once"),
+    ("--max-api-body", "body", "bytes of an API request body, and of a task's response body"),
+    ("--max-api-tasks", "tasks", "tasks kept (submitted and not discarded) at once"),
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-e", "--env", action="append", type=parse_env, default=[],
                      metavar="NAME=VALUE", help="pass an environment variable (repeatable)")
     run.add_argument("--dir", action="append", type=parse_grant, default=[],
-                     metavar="HOST[:GUEST]", help="grant a host directory (repeatable)")
-    run.add_argument("-S", "--sockets", choices=SOCKET_EXTENSIONS, default="none",
-                     help="socket extension offered to the guest")
+                     metavar="HOST[:GUEST][:ro]",
+                     help="grant a host directory, seen at GUEST (default: HOST), "
+                     "read-only with :ro (repeatable)")
+    run.add_argument("-S", "--sockets", choices=SOCKET_EXTENSIONS, default="auto",
+                     help="socket extension offered to the guest (default: the one the "
+                     "module imports, as timecraft decides; timecraft ignores this option)")
     run.add_argument("--restrict", action="store_true",
                      help="accepted for timecraft compatibility; this host is always restricted")
     run.add_argument("--ca-file", metavar="PATH",
@@ -77,21 +100,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=RUNTIMES,
                      default=os.environ.get("TIMECRAFT_PYTHON_RUNTIME", RUNTIMES[0]),
                      help="WASI implementation (default: %(default)s)")
-    # Internal: how host/api.py starts spawned processes and task workers.
+    for option, name, text in API_LIMIT_OPTIONS:
+        run.add_argument(option, type=positive_int, default=getattr(ApiLimits(), name),
+                         dest=f"limit_{name}", metavar="N",
+                         help=f"{text} (default: %(default)s)")
+    # Internal: how host/api/ starts spawned processes and task workers.
     run.add_argument("--process-id", help=argparse.SUPPRESS)
     run.add_argument("--ip-address", help=argparse.SUPPRESS)
     run.add_argument("--lifeline-fd", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--process-slots-fd", type=int, help=argparse.SUPPRESS)
+    run.add_argument("--dir-fd", action="append", type=parse_grant_fd, dest="dir",
+                     help=argparse.SUPPRESS)
+    run.add_argument("--module-fd", type=int, help=argparse.SUPPRESS)
     run.add_argument("module", type=Path, help="the .wasm module")
     run.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the guest")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
-    if not options.module.is_file():
-        print(f"host: module {options.module} not found", file=sys.stderr)
-        return 2
-    request = RunRequest(
+def request_from(options: argparse.Namespace) -> RunRequest:
+    """The RunRequest that parsed `run` options stand for."""
+    return RunRequest(
         module=options.module,
         args=list(options.args),
         env=dict(options.env),
@@ -101,7 +129,19 @@ def main(argv: list[str] | None = None) -> int:
         process_id=options.process_id,
         ip_address=options.ip_address,
         lifeline_fd=options.lifeline_fd,
+        api_limits=ApiLimits(**{name: getattr(options, f"limit_{name}")
+                                for _, name, _ in API_LIMIT_OPTIONS}),
+        process_slots_fd=options.process_slots_fd,
+        module_fd=options.module_fd,
     )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = build_parser().parse_args(argv)
+    if options.module_fd is None and not options.module.is_file():
+        print(f"host: module {options.module} not found", file=sys.stderr)
+        return 2
+    request = request_from(options)
     if options.runtime == "wasmtime":
         from host import wasmtime_wasi
 
@@ -109,3 +149,50 @@ def main(argv: list[str] | None = None) -> int:
     from host import builtin_runtime
 
     return builtin_runtime.run(request)
+
+
+def run_arguments(request: RunRequest, *, runtime: str | None = None,
+                  internal: bool = False) -> list[str]:
+    """The `run ...` arguments that `build_parser` parses back into `request`.
+
+    The one place a host command line is built, for spawned children (with
+    `internal`, the options only the API uses) and for scripts/runtime.py,
+    whose command line also serves timecraft: a grant at its own path is
+    written as a bare `--dir HOST`, the only form timecraft takes.
+    """
+    command = ["run"]
+    if runtime is not None:
+        command += ["--runtime", runtime]
+    for name, value in request.env.items():
+        command += ["-e", f"{name}={value}"]
+    for grant in request.grants:
+        mode = READ_ONLY_SUFFIX if grant.read_only else ""
+        host_path = str(grant.host_path)
+        if internal and grant.host_fd is not None:
+            command += ["--dir-fd", f"{grant.host_fd}:{grant.guest_path}{mode}"]
+        elif grant.guest_path == host_path:
+            command += ["--dir", host_path + mode]
+        else:
+            command += ["--dir", f"{host_path}:{grant.guest_path}{mode}"]
+    command += ["--sockets", request.sockets]
+    if request.ca_file:
+        command += ["--ca-file", request.ca_file]
+    for option, name, _ in API_LIMIT_OPTIONS:
+        value = getattr(request.api_limits, name)
+        if value != getattr(ApiLimits(), name):  # timecraft has no such options
+            command += [option, str(value)]
+    if internal:
+        internal_options: tuple[tuple[str, object], ...] = (
+            ("--process-id", request.process_id), ("--ip-address", request.ip_address),
+            ("--lifeline-fd", request.lifeline_fd),
+            ("--process-slots-fd", request.process_slots_fd),
+            ("--module-fd", request.module_fd))
+        for option, setting in internal_options:
+            if setting is not None:
+                command += [option, str(setting)]
+    return [*command, "--", str(request.module), *request.args]
+
+
+def console_main() -> None:
+    """Entry point of the `timecraft-python-host` console script."""
+    sys.exit(main())

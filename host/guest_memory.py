@@ -6,18 +6,10 @@ import ctypes
 import struct
 
 import wasmtime
-from wasmtime import _ffi as ffi
 
+from host.errors import WasiError
 from host.wasi_abi import EFAULT
-
-
-class WasiError(Exception):
-    """Raised by host-function helpers to return `errno` to the guest."""
-
-    def __init__(self, errno: int) -> None:
-        super().__init__(errno)
-        self.errno = errno
-
+from host.wasmtime_private import memory_accessors
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
@@ -40,12 +32,7 @@ class GuestMemory:
         self._query_base = lambda: 0
 
     def bind(self, store: wasmtime.Store, memory: wasmtime.Memory) -> None:
-        context = store._context()
-        memory_ref = ctypes.byref(memory._memory)
-        data_size = ffi.dll.wasmtime_memory_data_size
-        data = ffi.dll.wasmtime_memory_data
-        self._query_size = lambda: data_size(context, memory_ref)
-        self._query_base = lambda: ctypes.addressof(data(context, memory_ref).contents)
+        self._query_size, self._query_base = memory_accessors(store, memory)
         self._size = -1
         self.refresh()
 

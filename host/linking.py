@@ -13,33 +13,16 @@ import struct
 from typing import Callable
 
 import wasmtime
-from wasmtime import _ffi as ffi
 
-from host.guest_memory import GuestMemory, WasiError
+from host.errors import GuestExit, WasiError
+from host.guest_memory import GuestMemory
 from host.wasi_abi import EFAULT, from_host
+from host.wasmtime_private import RAW_SLOT_SIZE, RawCallback, define_raw, new_trap
 
 HostFunction = Callable[..., int]
 
-_RAW_SLOT_SIZE = 16  # sizeof(wasmtime_val_raw_t)
 _SLOT_FORMATS = {"i32": "I12x", "i64": "q8x"}
 _ERRNO_BYTES = [struct.pack("<i", number) for number in range(128)]
-
-_Callback = ctypes.CFUNCTYPE(ctypes.c_size_t, ctypes.c_void_p, ctypes.c_void_p,
-                             ctypes.c_void_p, ctypes.c_size_t)
-# A private prototype so our callback type does not clash with the package's.
-_define_unchecked = ctypes.CFUNCTYPE(
-    ctypes.c_void_p, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
-    ctypes.c_char_p, ctypes.c_size_t, ctypes.c_void_p, _Callback, ctypes.c_void_p,
-    ctypes.c_void_p,
-)(("wasmtime_linker_define_func_unchecked", ffi.dll))
-
-
-class GuestExit(Exception):
-    """Raised by proc_exit: unwinds the guest with its exit code."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 class CallOutcome:
@@ -49,12 +32,6 @@ class CallOutcome:
         self.exit_code: int | None = None
         self.host_failure: BaseException | None = None
         self.failed_function = ""
-
-
-def _new_trap(message: str) -> int:
-    encoded = message.encode()
-    trap = ffi.wasmtime_trap_new(ctypes.create_string_buffer(encoded), len(encoded))
-    return ctypes.cast(trap, ctypes.c_void_p).value or 0
 
 
 def signature(func_type: wasmtime.FuncType) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -75,20 +52,13 @@ class HostLinker:
         params, results = signature(func_type)
         if any(kind not in _SLOT_FORMATS for kind in params) or results not in ((), ("i32",)):
             raise ValueError(f"unsupported signature for {module}::{name}")
-        callback = _Callback(self._trampoline(name, function, params, bool(results)))
+        callback = RawCallback(self._trampoline(name, function, params, bool(results)))
         self._callbacks.append(callback)
-        module_bytes, name_bytes = module.encode(), name.encode()
-        error = _define_unchecked(
-            ctypes.addressof(self._linker.ptr().contents), module_bytes, len(module_bytes),
-            name_bytes, len(name_bytes), ctypes.addressof(func_type.ptr().contents),
-            callback, None, None)
-        if error:
-            raise wasmtime.WasmtimeError._from_ptr(
-                ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t)))
+        define_raw(self._linker, module, name, func_type, callback)
 
     def _trampoline(self, name: str, function: HostFunction, params: tuple[str, ...],
                     returns_errno: bool) -> Callable[[int, int, int, int], int]:
-        arguments_size = _RAW_SLOT_SIZE * len(params)
+        arguments_size = RAW_SLOT_SIZE * len(params)
         unpack = struct.Struct("<" + "".join(_SLOT_FORMATS[kind] for kind in params)).unpack
         refresh = self._memory.refresh
         outcome = self.outcome
@@ -108,11 +78,11 @@ class HostLinker:
                 result = EFAULT  # a guest pointer past the end of its memory
             except GuestExit as exit_request:
                 outcome.exit_code = exit_request.code
-                return _new_trap(f"exit status {exit_request.code}")
+                return new_trap(f"exit status {exit_request.code}")
             except BaseException as failure:  # noqa: BLE001 - must not unwind through C
                 outcome.host_failure = failure
                 outcome.failed_function = name
-                return _new_trap(f"host function {name} failed")
+                return new_trap(f"host function {name} failed")
             if returns_errno:
                 memmove(slots, errno_bytes[result], 4)
             return 0

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from host import wasi_abi as abi
-from host.guest_memory import WasiError
+from host.errors import WasiError
 
 # Like Linux's MAXSYMLINKS: beyond this many expansions the path is a loop.
 MAX_SYMLINK_EXPANSIONS = 40

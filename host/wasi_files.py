@@ -10,7 +10,10 @@ import time
 
 from host import wasi_abi as abi
 from host.descriptors import Descriptor, FdTable, filetype_of
-from host.guest_memory import GuestMemory, WasiError
+from host.errors import WasiError
+from host.grants import ReadOnlyTrees
+from host.guest_memory import GuestMemory
+from host.hostcall import hostcall
 from host.sandbox import beneath, strip_trailing_slashes
 
 _FILESTAT = struct.Struct("<QQB7xQQQQQ")
@@ -26,6 +29,8 @@ _SUPPORTED_FDFLAGS = (abi.FDFLAG_APPEND | abi.FDFLAG_DSYNC | abi.FDFLAG_NONBLOCK
                       | abi.FDFLAG_RSYNC | abi.FDFLAG_SYNC)
 _READ_RIGHTS = abi.RIGHT_FD_READ | abi.RIGHT_FD_READDIR
 _WRITE_RIGHTS = abi.RIGHT_FD_WRITE | abi.RIGHT_FD_ALLOCATE | abi.RIGHT_FD_FILESTAT_SET_SIZE
+# What a descriptor opened in a read-only tree may not do to its file.
+FD_CHANGE_RIGHTS = _WRITE_RIGHTS | abi.RIGHT_FD_FILESTAT_SET_TIMES
 
 
 def _dirent_type(entry: os.DirEntry[str]) -> int:
@@ -62,9 +67,11 @@ def _new_times(current: os.stat_result | None, atim: int, mtim: int, fst_flags: 
 class FileCalls:
     """Host functions for files, directories and paths."""
 
-    def __init__(self, memory: GuestMemory, table: FdTable) -> None:
+    def __init__(self, memory: GuestMemory, table: FdTable,
+                 read_only: ReadOnlyTrees | None = None) -> None:
         self.memory = memory
         self.table = table
+        self.read_only = read_only or ReadOnlyTrees()
 
     def _put_filestat(self, address: int, info: os.stat_result, filetype: int | None = None
                       ) -> None:
@@ -76,6 +83,7 @@ class FileCalls:
 
     # -- descriptors -------------------------------------------------------
 
+    @hostcall("iIIi")
     def fd_advise(self, fd: int, offset: int, length: int, advice: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_ADVISE)
         if advice not in _ADVICE or offset < 0 or length < 0:
@@ -84,6 +92,7 @@ class FileCalls:
             os.posix_fadvise(descriptor.host_fd, offset, length, _ADVICE[advice])
         return 0
 
+    @hostcall("iII")
     def fd_allocate(self, fd: int, offset: int, length: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_ALLOCATE)
         if offset < 0 or length <= 0:
@@ -91,24 +100,29 @@ class FileCalls:
         os.posix_fallocate(descriptor.host_fd, offset, length)
         return 0
 
+    @hostcall("i")
     def fd_close(self, fd: int) -> int:
         self.table.remove(fd).close()
         return 0
 
+    @hostcall("i")
     def fd_datasync(self, fd: int) -> int:
         os.fdatasync(self.table.get(fd, abi.RIGHT_FD_DATASYNC).host_fd)
         return 0
 
+    @hostcall("i")
     def fd_sync(self, fd: int) -> int:
         os.fsync(self.table.get(fd, abi.RIGHT_FD_SYNC).host_fd)
         return 0
 
+    @hostcall("ii")
     def fd_fdstat_get(self, fd: int, out: int) -> int:
         descriptor = self.table.get(fd)
         _FDSTAT.pack_into(self.memory.view, out, descriptor.filetype, descriptor.flags,
                           descriptor.rights_base, descriptor.rights_inheriting)
         return 0
 
+    @hostcall("ii")
     def fd_fdstat_set_flags(self, fd: int, flags: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_FDSTAT_SET_FLAGS)
         if flags & ~(abi.FDFLAG_APPEND | abi.FDFLAG_NONBLOCK):
@@ -125,6 +139,7 @@ class FileCalls:
         descriptor.flags = kept | flags
         return 0
 
+    @hostcall("iII")
     def fd_fdstat_set_rights(self, fd: int, rights_base: int, rights_inheriting: int) -> int:
         descriptor = self.table.get(fd)
         if (rights_base & ~descriptor.rights_base) or (
@@ -134,6 +149,7 @@ class FileCalls:
         descriptor.rights_inheriting = rights_inheriting
         return 0
 
+    @hostcall("ii")
     def fd_filestat_get(self, fd: int, out: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_FILESTAT_GET)
         # The descriptor knows better than st_mode whether a socket is a datagram one.
@@ -142,6 +158,7 @@ class FileCalls:
         self._put_filestat(out, os.fstat(descriptor.host_fd), known)
         return 0
 
+    @hostcall("iI")
     def fd_filestat_set_size(self, fd: int, size: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_FILESTAT_SET_SIZE)
         if size < 0:
@@ -149,12 +166,14 @@ class FileCalls:
         os.ftruncate(descriptor.host_fd, size)
         return 0
 
+    @hostcall("iIIi")
     def fd_filestat_set_times(self, fd: int, atim: int, mtim: int, fst_flags: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_FILESTAT_SET_TIMES)
         current = os.fstat(descriptor.host_fd)
         os.utime(descriptor.host_fd, ns=_new_times(current, atim, mtim, fst_flags))
         return 0
 
+    @hostcall("iiiIi")
     def fd_pread(self, fd: int, iovs: int, iovs_len: int, offset: int, out: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_READ | abi.RIGHT_FD_SEEK)
         if offset < 0:
@@ -163,6 +182,7 @@ class FileCalls:
         self.memory.put_u32(out, os.preadv(descriptor.host_fd, buffers, offset) if buffers else 0)
         return 0
 
+    @hostcall("iiiIi")
     def fd_pwrite(self, fd: int, iovs: int, iovs_len: int, offset: int, out: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_WRITE | abi.RIGHT_FD_SEEK)
         if offset < 0:
@@ -171,18 +191,21 @@ class FileCalls:
         self.memory.put_u32(out, os.pwritev(descriptor.host_fd, buffers, offset) if buffers else 0)
         return 0
 
+    @hostcall("iiii")
     def fd_read(self, fd: int, iovs: int, iovs_len: int, out: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_READ)
         buffers = self.memory.iovecs(iovs, iovs_len)
         self.memory.put_u32(out, descriptor.read_into(buffers) if buffers else 0)
         return 0
 
+    @hostcall("iiii")
     def fd_write(self, fd: int, iovs: int, iovs_len: int, out: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_WRITE)
         buffers = self.memory.iovecs(iovs, iovs_len)
         self.memory.put_u32(out, descriptor.write_from(buffers) if buffers else 0)
         return 0
 
+    @hostcall("ii")
     def fd_prestat_get(self, fd: int, out: int) -> int:
         descriptor = self.table.get(fd)
         if descriptor.preopen_path is None:
@@ -191,6 +214,7 @@ class FileCalls:
                            len(os.fsencode(descriptor.preopen_path)))
         return 0
 
+    @hostcall("iii")
     def fd_prestat_dir_name(self, fd: int, path: int, path_len: int) -> int:
         descriptor = self.table.get(fd)
         if descriptor.preopen_path is None:
@@ -201,6 +225,7 @@ class FileCalls:
         self.memory.write(path, name)
         return 0
 
+    @hostcall("iiiIi")
     def fd_readdir(self, fd: int, buf: int, buf_len: int, cookie: int, out: int) -> int:
         descriptor = self.table.get(fd, abi.RIGHT_FD_READDIR)
         if descriptor.filetype != abi.FILETYPE_DIRECTORY:
@@ -232,10 +257,12 @@ class FileCalls:
                 listing.append((os.fsencode(entry.name), entry.inode(), _dirent_type(entry)))
         return listing
 
+    @hostcall("ii")
     def fd_renumber(self, fd: int, to: int) -> int:
         self.table.renumber(fd, to)
         return 0
 
+    @hostcall("iIii")
     def fd_seek(self, fd: int, offset: int, whence: int, out: int) -> int:
         # fd_seek(fd, 0, CUR) is ftell(): the tell right is enough for it.
         needed = abi.RIGHT_FD_TELL if (offset == 0 and whence == abi.WHENCE_CUR) \
@@ -248,20 +275,24 @@ class FileCalls:
         self.memory.put_u64(out, os.lseek(descriptor.host_fd, offset, whence))
         return 0
 
+    @hostcall("ii")
     def fd_tell(self, fd: int, out: int) -> int:
         return self.fd_seek(fd, 0, abi.WHENCE_CUR, out)
 
     # -- paths ---------------------------------------------------------------
 
+    @hostcall("iii")
     def path_create_directory(self, fd: int, path: int, path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_CREATE_DIRECTORY)
         guest_path, _ = strip_trailing_slashes(self.memory.string(path, path_len))
         with beneath(directory.host_fd, guest_path, False) as (dir_fd, name):
             if name == ".":
                 return abi.EEXIST
+            self.read_only.check(dir_fd)
             os.mkdir(name, 0o777, dir_fd=dir_fd)
         return 0
 
+    @hostcall("iiiii")
     def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_FILESTAT_GET)
         follow = bool(flags & abi.LOOKUP_SYMLINK_FOLLOW)
@@ -271,17 +302,20 @@ class FileCalls:
         self._put_filestat(out, info)
         return 0
 
+    @hostcall("iiiiIIi")
     def path_filestat_set_times(self, fd: int, flags: int, path: int, path_len: int,
                                 atim: int, mtim: int, fst_flags: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_FILESTAT_SET_TIMES)
         follow = bool(flags & abi.LOOKUP_SYMLINK_FOLLOW)
         with beneath(directory.host_fd, self.memory.string(path, path_len), follow) as (
                 dir_fd, name):
+            self.read_only.check(dir_fd, name)
             current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             times = _new_times(current, atim, mtim, fst_flags)
             os.utime(name, ns=times, dir_fd=dir_fd, follow_symlinks=False)
         return 0
 
+    @hostcall("iiiiiii")
     def path_link(self, old_fd: int, old_flags: int, old_path: int, old_path_len: int,
                   new_fd: int, new_path: int, new_path_len: int) -> int:
         source_directory = self.table.get(old_fd, abi.RIGHT_PATH_LINK_SOURCE)
@@ -293,10 +327,14 @@ class FileCalls:
             with beneath(target_directory.host_fd, target_path, False) as (target_fd, target_name):
                 if source_name == "." or target_name == ".":
                     return abi.EPERM if source_name == "." else abi.EEXIST
+                # A link to a read-only file would make it writable elsewhere.
+                self.read_only.check(source_fd)
+                self.read_only.check(target_fd)
                 os.link(source_name, target_name, src_dir_fd=source_fd, dst_dir_fd=target_fd,
                         follow_symlinks=False)
         return 0
 
+    @hostcall("iiiiiIIii")
     def path_open(self, fd: int, dirflags: int, path: int, path_len: int, oflags: int,
                   rights_base: int, rights_inheriting: int, fdflags: int, out: int) -> int:
         needed = abi.RIGHT_PATH_OPEN
@@ -335,17 +373,25 @@ class FileCalls:
         follow = bool(dirflags & abi.LOOKUP_SYMLINK_FOLLOW)
         with beneath(directory.host_fd, self.memory.string(path, path_len), follow) as (
                 dir_fd, name):
+            changes = writable or oflags & (abi.OFLAG_CREAT | abi.OFLAG_TRUNC)
+            if changes and self.read_only.within(dir_fd):
+                return abi.EROFS
             host_fd = os.open(name, host_flags, 0o666, dir_fd=dir_fd)
-        try:
-            filetype = filetype_of(os.fstat(host_fd).st_mode)
-        except OSError:
-            os.close(host_fd)
-            raise
+            try:
+                filetype = filetype_of(os.fstat(host_fd).st_mode)
+                # A directory may be a read-only grant's root, its parent not.
+                if self.read_only.within(host_fd if filetype == abi.FILETYPE_DIRECTORY
+                                         else dir_fd):
+                    rights_base &= ~FD_CHANGE_RIGHTS  # its times, say, stay as they are
+            except OSError:
+                os.close(host_fd)
+                raise
         new_fd = self.table.add(Descriptor(host_fd, filetype, rights_base, rights_inheriting,
                                            fdflags & _SUPPORTED_FDFLAGS))
         self.memory.put_u32(out, new_fd)
         return 0
 
+    @hostcall("iiiiii")
     def path_readlink(self, fd: int, path: int, path_len: int, buf: int, buf_len: int,
                       out: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_READLINK)
@@ -358,15 +404,18 @@ class FileCalls:
         self.memory.put_u32(out, len(target))
         return 0
 
+    @hostcall("iii")
     def path_remove_directory(self, fd: int, path: int, path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_REMOVE_DIRECTORY)
         guest_path, _ = strip_trailing_slashes(self.memory.string(path, path_len))
         with beneath(directory.host_fd, guest_path, False) as (dir_fd, name):
             if name == ".":
                 return abi.EINVAL
+            self.read_only.check(dir_fd, name, moving=True)
             os.rmdir(name, dir_fd=dir_fd)
         return 0
 
+    @hostcall("iiiiii")
     def path_rename(self, fd: int, old_path: int, old_path_len: int, new_fd: int,
                     new_path: int, new_path_len: int) -> int:
         source_directory = self.table.get(fd, abi.RIGHT_PATH_RENAME_SOURCE)
@@ -379,6 +428,8 @@ class FileCalls:
             with beneath(target_directory.host_fd, target_path, False) as (target_fd, target_name):
                 if source_name == "." or target_name == ".":
                     return abi.EBUSY
+                self.read_only.check(source_fd, source_name, moving=True)
+                self.read_only.check(target_fd, target_name, moving=True)
                 if source_slash or target_slash:
                     mode = os.stat(source_name, dir_fd=source_fd, follow_symlinks=False).st_mode
                     if not stat.S_ISDIR(mode):
@@ -386,6 +437,7 @@ class FileCalls:
                 os.rename(source_name, target_name, src_dir_fd=source_fd, dst_dir_fd=target_fd)
         return 0
 
+    @hostcall("iiiii")
     def path_symlink(self, old_path: int, old_path_len: int, fd: int, new_path: int,
                      new_path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_SYMLINK)
@@ -398,14 +450,17 @@ class FileCalls:
                 dir_fd, name):
             if name == ".":
                 return abi.EEXIST
+            self.read_only.check(dir_fd)
             os.symlink(link_text, name, dir_fd=dir_fd)
         return 0
 
+    @hostcall("iii")
     def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_UNLINK_FILE)
         with beneath(directory.host_fd, self.memory.string(path, path_len), False) as (
                 dir_fd, name):
             if name == ".":
                 return abi.EISDIR
+            self.read_only.check(dir_fd)
             os.unlink(name, dir_fd=dir_fd)
         return 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Mapping
 
 from host import wasi_abi as abi
+from host.errors import GuestExit
 from host.guest_memory import GuestMemory
-from host.linking import GuestExit
+from host.hostcall import hostcall
 
 _CLOCKS = {
     abi.CLOCK_REALTIME: time.CLOCK_REALTIME,
@@ -27,7 +29,7 @@ def _encode_strings(items: list[str]) -> list[bytes]:
 
 
 class ProcessCalls:
-    def __init__(self, memory: GuestMemory, args: list[str], env: dict[str, str]) -> None:
+    def __init__(self, memory: GuestMemory, args: list[str], env: Mapping[str, str]) -> None:
         self.memory = memory
         self._args = _encode_strings(args)
         self._environ = _encode_strings([f"{name}={value}" for name, value in env.items()])
@@ -44,18 +46,23 @@ class ProcessCalls:
         self.memory.put_u32(size_out, sum(len(item) for item in strings))
         return 0
 
+    @hostcall("ii")
     def args_get(self, argv: int, argv_buf: int) -> int:
         return self._put_strings(self._args, argv, argv_buf)
 
+    @hostcall("ii")
     def args_sizes_get(self, argc_out: int, size_out: int) -> int:
         return self._put_sizes(self._args, argc_out, size_out)
 
+    @hostcall("ii")
     def environ_get(self, environ: int, environ_buf: int) -> int:
         return self._put_strings(self._environ, environ, environ_buf)
 
+    @hostcall("ii")
     def environ_sizes_get(self, count_out: int, size_out: int) -> int:
         return self._put_sizes(self._environ, count_out, size_out)
 
+    @hostcall("ii")
     def clock_res_get(self, clock_id: int, out: int) -> int:
         host_clock = _CLOCKS.get(clock_id)
         if host_clock is None:
@@ -63,6 +70,7 @@ class ProcessCalls:
         self.memory.put_u64(out, max(1, round(time.clock_getres(host_clock) * 1e9)))
         return 0
 
+    @hostcall("iIi")
     def clock_time_get(self, clock_id: int, _precision: int, out: int) -> int:
         now = clock_now(clock_id)
         if now is None:
@@ -70,16 +78,20 @@ class ProcessCalls:
         self.memory.put_u64(out, now)
         return 0
 
+    @hostcall("ii")
     def random_get(self, buf: int, buf_len: int) -> int:
         self.memory.write(buf, os.urandom(buf_len))
         return 0
 
+    @hostcall("i", returns_errno=False)
     def proc_exit(self, code: int) -> int:
         raise GuestExit(code)
 
+    @hostcall("i")
     def proc_raise(self, _signal: int) -> int:
         return abi.ENOSYS  # WASI has no signals; timecraft answers the same
 
+    @hostcall("")
     def sched_yield(self) -> int:
         os.sched_yield()
         return 0

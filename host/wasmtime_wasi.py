@@ -10,18 +10,13 @@ import sys
 
 import wasmtime
 
-from host.cli import RunRequest
+from host.hostcall import WASI_MODULE, WASMEDGE, declarations
 from host.messages import first_line
-from host.modcache import load_module
+from host.modcache import grant_problem, load_module
+from host.requests import RunRequest
+from host.wasi_sockets import SocketCalls
 
-WASI_MODULE = "wasi_snapshot_preview1"
 ENOSYS = 52
-# WasmEdge socket functions that wasmtime's WASI does not define.
-WASMEDGE_ONLY_SOCKET_FUNCTIONS = frozenset({
-    "sock_open", "sock_bind", "sock_connect", "sock_listen", "sock_recv_from",
-    "sock_send_to", "sock_getsockopt", "sock_setsockopt", "sock_getlocaladdr",
-    "sock_getpeeraddr", "sock_getaddrinfo",
-})
 
 
 def _unsupported(*_args: object) -> int:
@@ -29,9 +24,13 @@ def _unsupported(*_args: object) -> int:
 
 
 def run(request: RunRequest) -> int:
+    problem = grant_problem(request.grants)
+    if problem is not None:
+        print(f"host: {problem}", file=sys.stderr)
+        return 2
     engine = wasmtime.Engine()
     try:
-        module = load_module(engine, request.module)
+        module = load_module(engine, request.module, request.module_fd)
     except wasmtime.WasmtimeError as error:
         print(f"host: {request.module} is not a valid WebAssembly module: "
               f"{first_line(error)}", file=sys.stderr)
@@ -44,14 +43,17 @@ def run(request: RunRequest) -> int:
     wasi.inherit_stdout()
     wasi.inherit_stderr()
     for grant in request.grants:
-        wasi.preopen_dir(str(grant.host_path), grant.guest_path)
+        wasi.preopen_dir(str(grant.host_path), grant.guest_path, not grant.read_only)
 
     store = wasmtime.Store(engine)
     store.set_wasi(wasi)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
+    # wasmtime's WASI does not define the WasmEdge socket functions.
+    wasmedge_only = {call.name for call in declarations(SocketCalls) if call.abi == WASMEDGE}
     for item in module.imports:
-        if item.module == WASI_MODULE and item.name in WASMEDGE_ONLY_SOCKET_FUNCTIONS:
+        if item.module == WASI_MODULE and item.name in wasmedge_only \
+                and isinstance(item.type, wasmtime.FuncType):
             linker.define_func(item.module, item.name, item.type, _unsupported)
 
     try:
@@ -60,7 +62,11 @@ def run(request: RunRequest) -> int:
         print(f"host: cannot start {request.module}: {first_line(error)}",
               file=sys.stderr)
         return 2
-    start = instance.exports(store)["_start"]
+    start = instance.exports(store).get("_start")
+    if not isinstance(start, wasmtime.Func):
+        print(f"host: cannot start {request.module}: not a WASI command: it must export _start",
+              file=sys.stderr)
+        return 2
     try:
         start(store)
     except wasmtime.ExitTrap as exit_trap:

@@ -13,7 +13,6 @@ from scripts.shell import StageError, publish, run, say
 from scripts.stamps import Stamp, file_sha256, fingerprint
 
 
-
 def wasm_opt_flags(options: BuildOptions) -> list[str]:
     # Debug builds keep DWARF and names for debuggers and tracebacks.
     return ["-O2", "--debuginfo"] if options.debug else ["-O2", "--strip-debug"]

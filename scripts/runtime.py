@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from host.cli import run_arguments
+from host.requests import Grant, RunRequest
 from scripts import layout
 
 
@@ -31,9 +33,8 @@ def runner_prefix(env: Mapping[str, str]) -> list[str]:
     """The command that stands for `timecraft` (it is followed by `run ...`)."""
     if env.get("TIMECRAFT"):
         return shlex.split(env["TIMECRAFT"])
-    # The host package lives in this repository, which need not be the
-    # working directory the guest is started from.
-    return ["env", f"PYTHONPATH={layout.REPO}", sys.executable, "-m", "host"]
+    # The session's environment has the host package installed (pyproject.toml).
+    return [sys.executable, "-m", "host"]
 
 
 def guest_command(
@@ -53,7 +54,6 @@ def guest_command(
     TIMECRAFT may name the built-in host too.
     """
     env = os.environ if env is None else env
-    command = [*runner_prefix(env), "run"]
     guest_env = {
         "PYTHONHOME": str(guest.stdlib_zip),
         "PYTHONPATH": guest.pythonpath,
@@ -61,14 +61,16 @@ def guest_command(
         "PWD": str(guest.cwd),
         **(extra_env or {}),
     }
-    for name, value in guest_env.items():
-        command += ["-e", f"{name}={value}"]
-    if runtime and not env.get("TIMECRAFT"):
-        command += ["--runtime", runtime]
-    folders = {guest.python_wasm.parent, guest.stdlib_zip.parent, guest.cwd, *guest.grants}
+    # What later runs load (the interpreter, its stdlib, the installed
+    # packages) is granted read-only; timecraft has no read-only grants.
+    loaded = {guest.python_wasm.parent, guest.stdlib_zip.parent}
     if guest.deps.is_dir():
-        folders.add(guest.deps)
-    for folder in sorted(folders):
-        command += ["--dir", str(folder)]
-    command += ["--sockets", "wasmedgev2", "--", str(guest.python_wasm), *args]
-    return command
+        loaded.add(guest.deps)
+    read_only = set() if env.get("TIMECRAFT") else loaded
+    folders = {*loaded, guest.cwd, *guest.grants}
+    request = RunRequest(module=guest.python_wasm, args=list(args), env=guest_env,
+                         grants=[Grant(folder, str(folder), folder in read_only)
+                                 for folder in sorted(folders)],
+                         sockets="wasmedgev2")
+    runtime = None if env.get("TIMECRAFT") else runtime
+    return [*runner_prefix(env), *run_arguments(request, runtime=runtime)]

@@ -7,7 +7,7 @@ from typing import Iterator
 
 import pytest
 
-from host.cli import Grant
+from host.requests import Grant
 from wasm_guests import GUEST_ROOT, SocketGuest, WasiGuest
 
 

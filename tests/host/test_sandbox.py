@@ -10,7 +10,7 @@ import pytest
 
 from wasm_guests import GUEST_ROOT, ROOT_FD, WasiGuest
 from host import wasi_abi as abi
-from host.cli import Grant
+from host.requests import Grant
 
 OUTSIDE_NAMES = {"secret.txt", "outside", "granted"}
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import http.server
 import socketserver
-from typing import Callable, Union
+from typing import Callable
 
 from timecraft.messages import HTTPRequest, HTTPResponse
 
 RequestHandler = Callable[[HTTPRequest], HTTPResponse]
-Handler = Union[RequestHandler, type[http.server.BaseHTTPRequestHandler]]
+Handler = RequestHandler | type[http.server.BaseHTTPRequestHandler]
 # The runtime delivers the tasks of a worker to the address it was given, so a
 # worker listens on every address of its own by default.
 ANY_ADDRESS = "0.0.0.0"
@@ -43,7 +43,7 @@ def _adapter(handle: RequestHandler) -> type[http.server.BaseHTTPRequestHandler]
         def _dispatch(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             request = HTTPRequest(
-                port=self.server.server_address[1],
+                port=int(self.server.server_address[1]),  # type: ignore[index]
                 method=self.command,
                 path=self.path,
                 headers={name: ", ".join(self.headers.get_all(name, []))
