@@ -101,7 +101,9 @@ def deps(session: nox.Session) -> None:
     session.run("python", "-m", "scripts", "deps", *session.posargs)
 
 
-@nox.session(name="unit-tests", python=PYTHON)
+# The unit tests run the stages' tools (patch) on small inputs, so a
+# fresh machine needs the toolchain stage to install them first.
+@nox.session(name="unit-tests", python=PYTHON, requires=["toolchain"])
 def unit_tests(session: nox.Session) -> None:
     """Unit tests of scripts/ and host/ with coverage."""
     install_host(session, "test")

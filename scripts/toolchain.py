@@ -15,6 +15,7 @@ from scripts.options import BuildOptions
 from scripts.shell import StageError, output, run, say, which
 
 MIN_CLANG = 15
+BUILTINS = "libclang_rt.builtins-wasm32.a"
 # Debian/Ubuntu packages that provide each tool (build-notes: LLVM 16 has a
 # wasm32 compiler-rt package in Debian 12; 15 does not).
 DEBIAN_PACKAGES = {
@@ -23,13 +24,16 @@ DEBIAN_PACKAGES = {
     "llvm-ar": "llvm-16",
     "llvm-nm": "llvm-16",
     "llvm-ranlib": "llvm-16",
-    "libclang_rt.builtins-wasm32.a": "libclang-rt-16-dev-wasm32",
+    BUILTINS: "libclang-rt-16-dev-wasm32",
     "wasm-opt": "binaryen",
     "zip": "zip",
     "python3.11": "python3.11",
     "make": "make",
     "patch": "patch",
 }
+# (Toolchain field, tool, environment variable that names it instead).
+LLVM_TOOLS = (("ar", "llvm-ar", "AR"), ("nm", "llvm-nm", "NM"), ("ranlib", "llvm-ranlib", "RL"),
+              ("wasm_ld", "wasm-ld", "WASM_LD"))
 CLANG_CANDIDATES = ("clang-16", "clang-17", "clang-18", "clang-19", "clang-15", "clang")
 
 
@@ -90,11 +94,14 @@ def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
     cc = find_clang(env)
     major = clang_major(cc) if cc else None
     if cc is None or major is None or major < MIN_CLANG:
-        missing.append("clang")
+        # The LLVM tools and compiler-rt are looked up beside clang, so without
+        # it they cannot be found either: report them all, so that a machine
+        # with nothing installs every package in one go.
+        missing += ["clang", *(tool for _, tool, env_name in LLVM_TOOLS if not env.get(env_name)),
+                    BUILTINS]
     else:
         found["cc"] = cc
-        for key, tool, env_name in (("ar", "llvm-ar", "AR"), ("nm", "llvm-nm", "NM"),
-                                    ("ranlib", "llvm-ranlib", "RL"), ("wasm_ld", "wasm-ld", "WASM_LD")):
+        for key, tool, env_name in LLVM_TOOLS:
             path = llvm_tool(cc, tool, env_name, env)
             if path:
                 found[key] = path
@@ -105,7 +112,7 @@ def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
         if Path(builtins).is_file():
             found["builtins"] = builtins
         else:
-            missing.append("libclang_rt.builtins-wasm32.a")
+            missing.append(BUILTINS)
     for key, tool in (("wasm_opt", "wasm-opt"), ("zip", "zip"), ("build_python", "python3.11")):
         on_path = which(tool)
         if on_path:
@@ -170,9 +177,14 @@ def build(options: BuildOptions) -> None:
     toolchain, missing = detect(os.environ)
     if toolchain is None:
         install(missing)
-        toolchain, missing = detect(os.environ)
+        toolchain, still_missing = detect(os.environ)
         if toolchain is None:
-            raise StageError("still missing after installing: " + ", ".join(missing))
+            raise StageError(
+                f"still missing after `{shlex.join(install_command(missing))}`: "
+                + ", ".join(still_missing) + "\n"
+                "install the package that provides each of them, or point CC/AR/NM/RL "
+                "(or WASI_SDK_PATH) at an LLVM with a wasm32 target"
+            )
     layout.BUILD.mkdir(exist_ok=True)
     temp = layout.TOOLCHAIN_FILE.with_suffix(".tmp")
     temp.write_text(json.dumps(asdict(toolchain), indent=2) + "\n")
