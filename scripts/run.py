@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 from collections.abc import Sequence
@@ -33,6 +34,10 @@ def main(argv: Sequence[str]) -> int:
     for path in (layout.PYTHON_WASM, layout.STDLIB_ZIP):
         if not path.is_file():
             raise StageError(f"{path} is missing: run `nox -s build` first")
-    command = guest_command(Guest(cwd=options.cwd.resolve()), options.python_args)
+    cwd = options.cwd.resolve()
+    command = guest_command(Guest(cwd=cwd), options.python_args)
+    if layout.REPO.is_relative_to(cwd) and not os.environ.get("TIMECRAFT"):
+        say(f"run: {layout.REPO} is read-only to the guest: it holds code the host runs "
+            "(start from another directory to let a script write its files there)")
     say("+ " + shlex.join(command))
     return subprocess.run(command, cwd=options.cwd).returncode

@@ -66,8 +66,13 @@ def guest_command(
     loaded = {guest.python_wasm.parent, guest.stdlib_zip.parent}
     if guest.deps.is_dir():
         loaded.add(guest.deps)
-    read_only = set() if env.get("TIMECRAFT") else loaded
     folders = {*loaded, guest.cwd, *guest.grants}
+    if any(layout.REPO.is_relative_to(folder) for folder in folders):
+        # The checkout holds code the host runs unsandboxed (host/, scripts/,
+        # .nox/, .git/hooks, noxfile.py): a guest must not rewrite it.
+        loaded.add(layout.REPO)
+        folders.add(layout.REPO)
+    read_only = set() if env.get("TIMECRAFT") else loaded
     request = RunRequest(module=guest.python_wasm, args=list(args), env=guest_env,
                          grants=[Grant(folder, str(folder), folder in read_only)
                                  for folder in sorted(folders)],

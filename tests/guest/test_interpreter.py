@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 import subprocess
 import sys
 import zipfile
@@ -110,9 +109,10 @@ def test_the_built_in_host_runs_the_command_line_made_for_timecraft(tmp_path: Pa
     # The very command the runner gives $TIMECRAFT, with TIMECRAFT naming our host.
     (tmp_path / "script.py").write_text("import os\nprint(open('data.txt').read(), os.getcwd())\n")
     (tmp_path / "data.txt").write_text("granted")
-    timecraft = f"env PYTHONPATH={layout.REPO} {sys.executable} -m host"
+    # The host package's console script, installed in this session's environment.
+    timecraft = str(Path(sys.executable).parent / "timecraft-python-host")
     command = guest_command(Guest(cwd=tmp_path), ["script.py"], env={"TIMECRAFT": timecraft})
-    assert command[:6] == shlex.split(timecraft) + ["run"]
+    assert command[:2] == [timecraft, "run"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["granted", str(tmp_path)]

@@ -39,3 +39,17 @@ def test_installed_packages_are_read_only_too(tmp_path: Path) -> None:
     assert sorted(grants) == [f"{tmp_path}/deps:ro", f"{tmp_path}/dist:ro", f"{tmp_path}/work"]
     command = guest_command(guest(tmp_path), ["-c", "pass"], env={"TIMECRAFT": "timecraft"})
     assert not [word for word in command if word.endswith(":ro")]
+
+
+def test_a_checkout_inside_the_working_directory_is_read_only_to_the_guest(tmp_path: Path) -> None:
+    # Run from the checkout (or a folder holding it): the guest may write the
+    # working directory, but not the code the host and Nox run.
+    from scripts import layout
+
+    command = guest_command(Guest(cwd=layout.REPO.parent), ["-c", "pass"], env={})
+    grants = [command[i + 1] for i, word in enumerate(command) if word == "--dir"]
+    assert f"{layout.REPO}:ro" in grants
+    assert str(layout.REPO.parent) in grants  # still writable
+    # Under timecraft, which has no read-only grants, nothing is marked.
+    timecraft = guest_command(Guest(cwd=layout.REPO), ["-c", "pass"], env={"TIMECRAFT": "tc"})
+    assert not any(word.endswith(":ro") for word in timecraft)
