@@ -121,17 +121,19 @@ def what_to_do(chain: Sequence[NormalizedName]) -> str:
 def no_pure_form_message(failures: Mapping[NormalizedName, str], ordinary: Resolution,
                          deps: Path) -> str:
     """Why the install failed: each package without a pure-Python form, and its chain."""
-    lines = [("cannot install for the guest: python.wasm loads only pure-Python code, "
-             "and these packages have no pure-Python form:")]
+    lines = ["cannot install for the guest: python.wasm loads only pure-Python code, and "
+             + ("this package has" if len(failures) == 1 else "these packages have")
+             + " no pure-Python form:"]
     advice = []
     for name, reason in sorted(failures.items()):
         chain = ordinary.chain(name)
         via = ("requested directly" if len(chain) == 1
                else "pulled in by " + " -> ".join(chain))
-        lines.append(f"  {ordinary.packages[name]} ({via}): no pure-Python wheel, and {reason}")
+        lines += [f"  {ordinary.packages[name]} ({via}):",
+                  f"    no pure-Python wheel, and {reason}"]
         advice.append(what_to_do(chain))
-    lines.append(f"What to do: {'; '.join(dict.fromkeys(advice))}. "
-                 f"Nothing was installed: {deps} was left as it was.")
+    lines += [f"What to do: {'; '.join(dict.fromkeys(advice))}.",
+              f"Nothing was installed: {deps} was left as it was."]
     return "\n".join(lines)
 
 
@@ -139,20 +141,19 @@ def downgrade_message(found: Sequence[Downgrade], ordinary: Resolution,
                       failures: Mapping[NormalizedName, str], packages: Sequence[str],
                       deps: Path) -> str:
     """Why an install that pip could do was refused, and how to accept it."""
-    lines = [("refusing to install older major versions than the newest releases without "
-             "being asked:")]
+    lines = [("refusing to install an older major version than the newest release "
+             "without being asked:")]
     for downgrade in found:
         natives = sorted(ordinary.needs(downgrade.name) & failures.keys())
-        why = ("; ".join(f"{ordinary.packages[name]} has no pure-Python wheel, and "
-                         f"{failures[name]}" for name in natives)
-               or "something it needs has no pure-Python form")
-        needs = ", ".join(str(ordinary.packages[name]) for name in natives) or "native code"
+        needs = (", ".join(str(ordinary.packages[name]) for name in natives)
+                 or "something with no pure-Python form")
         lines.append(f"  {downgrade.name}: the guest would get {downgrade.installed}, because "
-                     f"{downgrade.name} {downgrade.newest} needs {needs} ({why})")
+                     f"{downgrade.name} {downgrade.newest} needs {needs}:")
+        lines += [f"    {name}: no pure-Python wheel, and {failures[name]}" for name in natives]
     pins = " ".join(shlex.quote(downgrade.pin) for downgrade in found)
     given = " ".join(shlex.quote(package) for package in packages)
-    lines.append(f"To install the older versions, pin them: {USAGE} {given} {pins}. "
-                 f"Nothing was installed: {deps} was left as it was.")
+    lines += [f"To install the older version anyway, pin it: {USAGE} {given} {pins}",
+              f"Nothing was installed: {deps} was left as it was."]
     return "\n".join(lines)
 
 
@@ -211,6 +212,8 @@ def install(packages: Sequence[str], deps: Path = layout.DEPS) -> None:
         report = work / "guest.json"
         command = pip_command(staging, with_built_wheels(arguments, built, work),
                               [wheel.path.parent for wheel in built.values()], report)
+        say(f"deps: installing for the guest into {staging.name}, a copy of {deps.name} "
+            "that replaces it only if all goes well")
         say("+ " + shlex.join(command))
         result = subprocess.run(command, check=False, capture_output=True, text=True)
         sys.stdout.write(result.stdout)

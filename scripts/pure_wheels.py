@@ -173,8 +173,8 @@ def download_sdist(name: NormalizedName, version: Version, directory: Path, log:
             return found[0]
     output = log.read_text(errors="replace")
     if "metadata-generation-failed" in output:
-        raise NoPureForm("its source distribution does not even prepare its metadata "
-                         f"without compiling code (log: {log})", lasting=True)
+        raise NoPureForm("building its source distribution with compilers disabled failed "
+                         f"while preparing its metadata (log: {log})", lasting=True)
     raise NoPureForm(f"no source distribution of it could be downloaded (log: {log})",
                      lasting=False)
 
@@ -185,12 +185,12 @@ def build(sdist: Path, name: NormalizedName, wheel_dir: Path, log: Path) -> Path
     # keyed by the file's location, never hands back a wheel built with a
     # compiler for the same source.
     if not _pip(["wheel", "--no-deps", "--wheel-dir", str(wheel_dir), str(sdist)], name, log):
-        raise NoPureForm("its source distribution does not build without compiling code "
-                         f"(build log: {log})", lasting=True)
+        raise NoPureForm("building its source distribution with compilers disabled failed "
+                         f"(log: {log})", lasting=True)
     wheels = sorted(wheel_dir.glob("*.whl"))
     if len(wheels) != 1:
         raise NoPureForm(f"building its source distribution gave {len(wheels)} wheels, "
-                         f"expected one (build log: {log})", lasting=True)
+                         f"expected one (log: {log})", lasting=True)
     return make_pure(wheels[0])
 
 

@@ -78,9 +78,10 @@ class GuestRunner:
         cwd: Path | None = None,
         grants: Sequence[Path] = (),
         extra_env: dict[str, str] | None = None,
+        deps: Path | None = None,
     ) -> subprocess.Popen[str]:
         """Start python.wasm without waiting, stdout and stderr piped (a guest server)."""
-        command, run_cwd, host_env = self._command(args, cwd, grants, extra_env, None, None)
+        command, run_cwd, host_env = self._command(args, cwd, grants, extra_env, deps, None)
         return subprocess.Popen(command, cwd=run_cwd, env=host_env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
 
