@@ -137,24 +137,39 @@ def no_pure_form_message(failures: Mapping[NormalizedName, str], ordinary: Resol
     return "\n".join(lines)
 
 
+def _needs(downgrade: Downgrade, ordinary: Resolution,
+           failures: Mapping[NormalizedName, str]) -> tuple[str, list[str]]:
+    """What the newest version needs that has no pure-Python form, and why, one per line."""
+    natives = sorted(ordinary.needs(downgrade.name) & failures.keys())
+    needs = (", ".join(str(ordinary.packages[name]) for name in natives)
+             or "something with no pure-Python form")
+    return needs, [f"    {name}: no pure-Python wheel, and {failures[name]}" for name in natives]
+
+
 def downgrade_message(found: Sequence[Downgrade], ordinary: Resolution,
                       failures: Mapping[NormalizedName, str], packages: Sequence[str],
                       deps: Path) -> str:
     """Why an install that pip could do was refused, and how to accept it."""
     lines = [("refusing to install an older major version than the newest release "
-             "without being asked:")]
+              "without being asked:")]
     for downgrade in found:
-        natives = sorted(ordinary.needs(downgrade.name) & failures.keys())
-        needs = (", ".join(str(ordinary.packages[name]) for name in natives)
-                 or "something with no pure-Python form")
+        needs, why = _needs(downgrade, ordinary, failures)
         lines.append(f"  {downgrade.name}: the guest would get {downgrade.installed}, because "
                      f"{downgrade.name} {downgrade.newest} needs {needs}:")
-        lines += [f"    {name}: no pure-Python wheel, and {failures[name]}" for name in natives]
+        lines += why
     pins = " ".join(shlex.quote(downgrade.pin) for downgrade in found)
     given = " ".join(shlex.quote(package) for package in packages)
     lines += [f"To install the older version anyway, pin it: {USAGE} {given} {pins}",
               f"Nothing was installed: {deps} was left as it was."]
     return "\n".join(lines)
+
+
+def older_version_note(downgrade: Downgrade, ordinary: Resolution,
+                       failures: Mapping[NormalizedName, str]) -> str:
+    """The notice for an older version of the same major version, installed all the same."""
+    needs, why = _needs(downgrade, ordinary, failures)
+    return "\n".join([(f"deps: note: {downgrade.name} {downgrade.installed} was installed, not "
+                      f"the newest {downgrade.newest}, which needs {needs}:"), *why])
 
 
 def build_missing(ordinary: Resolution, work: Path
@@ -226,13 +241,20 @@ def install(packages: Sequence[str], deps: Path = layout.DEPS) -> None:
                     sys.stderr.write(ordinary_output)
                 raise StageError(f"{explain_failure(result.stdout + result.stderr)}; "
                                  f"{deps} was left as it was")
-            found = downgrades(ordinary, Resolution.from_file(report)) if ordinary else []
-            if found and ordinary is not None:
-                raise StageError(downgrade_message(found, ordinary, failures, packages, deps))
+            notes = []
+            if ordinary is not None:
+                older = downgrades(ordinary, Resolution.from_file(report))
+                majors = [downgrade for downgrade in older if downgrade.is_major]
+                if majors:
+                    raise StageError(downgrade_message(majors, ordinary, failures, packages,
+                                                       deps))
+                notes = [older_version_note(downgrade, ordinary, failures) for downgrade in older]
         except StageError:
             shutil.rmtree(staging, ignore_errors=True)
             raise
     replace_dir(staging, deps)
+    for note in notes:
+        say(note)
 
 
 def main(argv: Sequence[str], strict: bool) -> int:

@@ -152,21 +152,26 @@ def major(version: Version) -> tuple[int, ...]:
 
 @dataclass(frozen=True)
 class Downgrade:
-    """A package the guest would get at an older major version than anywhere else."""
+    """A package the guest would get at an older version than anywhere else."""
 
     name: NormalizedName
     installed: Version
     newest: Version
 
     @property
+    def is_major(self) -> bool:
+        """Whether the guest's version is an older major version: likely incompatible."""
+        return major(self.installed) < major(self.newest)
+
+    @property
     def pin(self) -> str:
-        """A requirement that accepts the installed version and excludes the newest."""
+        """For a major downgrade: a requirement that accepts the installed version only."""
         bound = ".".join(str(part) for part in major(self.newest))
         return f"{self.name}<{bound}"
 
 
 def downgrades(ordinary: Resolution, guest: Resolution) -> list[Downgrade]:
-    """Packages whose guest version is an older major version than the ordinary one.
+    """Packages whose guest version is older than the ordinary one.
 
     Both resolutions honour the same requirements, so a version the user
     pinned is pinned in both and never shows up here.
@@ -174,6 +179,6 @@ def downgrades(ordinary: Resolution, guest: Resolution) -> list[Downgrade]:
     found = []
     for name, package in sorted(guest.packages.items()):
         newest = ordinary.packages.get(name)
-        if newest is not None and major(package.version) < major(newest.version):
+        if newest is not None and package.version < newest.version:
             found.append(Downgrade(name, package.version, newest.version))
     return found

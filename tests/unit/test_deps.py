@@ -58,6 +58,15 @@ def test_a_downgrade_names_the_native_dependency_and_the_pin(tmp_path: Path) -> 
     assert f"{tmp_path} was left as it was" in message
 
 
+def test_an_older_minor_version_is_noted() -> None:
+    older = Downgrade(canonicalize_name("pydantic"), Version("2.1"), Version("2.14.4"))
+    note = deps.older_version_note(older, Resolution.from_report(PYDANTIC_REPORT),
+                                   {canonicalize_name("pydantic-core"): "it needs Rust"})
+    assert note == ("deps: note: pydantic 2.1 was installed, not the newest 2.14.4, which needs "
+                    "pydantic-core 2.50.5:\n    pydantic-core: no pure-Python wheel, and it needs "
+                    "Rust")
+
+
 def test_a_package_missing_from_every_index_is_named() -> None:
     message = deps.explain_failure("ERROR: No matching distribution found for numpy\n")
     assert "numpy" in message and "pure-Python" in message

@@ -74,12 +74,15 @@ def report_of(**versions: str) -> Resolution:
         for name, version in versions.items()]})
 
 
-def test_an_older_major_version_in_the_guest_is_a_downgrade() -> None:
-    ordinary = report_of(pydantic="2.14.4", httpx="0.28.1", attrs="26.1.0", rich="14.2.0")
-    guest = report_of(pydantic="1.10.26", httpx="0.27.2", attrs="26.1.0", rich="14.0.0")
+def test_older_versions_in_the_guest_are_downgrades() -> None:
+    ordinary = report_of(pydantic="2.14.4", httpx="0.28.1", attrs="26.1.0", jsonschema="4.26.0")
+    guest = report_of(pydantic="1.10.26", httpx="0.27.2", attrs="26.1.0", jsonschema="4.17.3")
     found = downgrades(ordinary, guest)
-    assert found == [Downgrade(canonicalize_name("httpx"), Version("0.27.2"), Version("0.28.1")),
-                     Downgrade(canonicalize_name("pydantic"), Version("1.10.26"),
-                               Version("2.14.4"))]
-    assert [downgrade.pin for downgrade in found] == ["httpx<0.28", "pydantic<2"]
+    assert found == [
+        Downgrade(canonicalize_name("httpx"), Version("0.27.2"), Version("0.28.1")),
+        Downgrade(canonicalize_name("jsonschema"), Version("4.17.3"), Version("4.26.0")),
+        Downgrade(canonicalize_name("pydantic"), Version("1.10.26"), Version("2.14.4"))]
+    assert [downgrade.is_major for downgrade in found] == [True, False, True]
+    assert [downgrade.pin for downgrade in found if downgrade.is_major] == ["httpx<0.28",
+                                                                            "pydantic<2"]
     assert downgrades(ordinary, ordinary) == []
