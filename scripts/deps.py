@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from packaging.utils import NormalizedName
+from packaging.version import Version
 
 from scripts import layout
 from scripts.pure_wheels import NoPureForm, pure_wheel, sha256_of
@@ -36,13 +37,25 @@ from scripts.requirement_files import (
 )
 from scripts.resolution import Downgrade, Package, Resolution, downgrades
 from scripts.shell import StageError, replace_dir, say
+from scripts.sources import load_lock
 
 GUEST_REQUIREMENTS = layout.REPO / "requirements" / "guest.txt"
-# Wheels that run on any Python 3.11 interpreter, whatever its platform: the
-# only kind python.wasm can import (it cannot load compiled extensions).
-PURE_PYTHON = ["--only-binary", ":all:", "--implementation", "py", "--abi", "none",
-               "--platform", "any", "--python-version", "3.11"]
 USAGE = "nox -s deps --"
+
+
+def guest_python() -> Version:
+    """The CPython version python.wasm is built from: what Requires-Python is checked against."""
+    return Version(load_lock()["cpython"].version)
+
+
+def pure_python() -> list[str]:
+    """pip's options for wheels that run on python.wasm: pure Python, any platform.
+
+    The exact version matters: "3.11" would mean 3.11.0, and some releases
+    require a later 3.11.x than python.wasm's.
+    """
+    return ["--only-binary", ":all:", "--implementation", "py", "--abi", "none",
+            "--platform", "any", "--python-version", str(guest_python())]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +85,7 @@ def pip_command(target: Path, requirements: Sequence[str], find_links: Sequence[
     """Install `requirements` into `target` from pure-Python wheels only."""
     links = [f"--find-links={path}" for path in find_links]
     reporting = ["--report", str(report)] if report else []
-    return pip("install", "--target", str(target), "--upgrade", *PURE_PYTHON, *links,
+    return pip("install", "--target", str(target), "--upgrade", *pure_python(), *links,
                *reporting, *requirements)
 
 
@@ -94,7 +107,7 @@ def has_pure_wheel(package: Package, work: Path) -> bool:
     """Whether the index has a pure-Python wheel of exactly this version."""
     probe = work / "probe"
     result = subprocess.run(pip("install", "--dry-run", "--no-deps", "--ignore-installed",
-                                "--quiet", "--target", str(probe), *PURE_PYTHON,
+                                "--quiet", "--target", str(probe), *pure_python(),
                                 f"{package.name}=={package.version}"),
                             check=False, capture_output=True, text=True)
     return result.returncode == 0
@@ -139,7 +152,11 @@ def no_pure_form_message(failures: Mapping[NormalizedName, str], ordinary: Resol
 
 def _needs(downgrade: Downgrade, ordinary: Resolution,
            failures: Mapping[NormalizedName, str]) -> tuple[str, list[str]]:
-    """What the newest version needs that has no pure-Python form, and why, one per line."""
+    """What the newest version needs that the guest cannot have, and why, one per line."""
+    newest = ordinary.packages[downgrade.name]
+    python = guest_python()
+    if not newest.supports(python):
+        return f"Python {newest.requires_python} (python.wasm is Python {python})", []
     natives = sorted(ordinary.needs(downgrade.name) & failures.keys())
     needs = (", ".join(str(ordinary.packages[name]) for name in natives)
              or "something with no pure-Python form")
@@ -150,12 +167,11 @@ def downgrade_message(found: Sequence[Downgrade], ordinary: Resolution,
                       failures: Mapping[NormalizedName, str], packages: Sequence[str],
                       deps: Path) -> str:
     """Why an install that pip could do was refused, and how to accept it."""
-    lines = [("refusing to install an older major version than the newest release "
-              "without being asked:")]
+    lines = ["refusing to install an older major version of a package you asked for:"]
     for downgrade in found:
         needs, why = _needs(downgrade, ordinary, failures)
         lines.append(f"  {downgrade.name}: the guest would get {downgrade.installed}, because "
-                     f"{downgrade.name} {downgrade.newest} needs {needs}:")
+                     f"{downgrade.name} {downgrade.newest} needs {needs}")
         lines += why
     pins = " ".join(shlex.quote(downgrade.pin) for downgrade in found)
     given = " ".join(shlex.quote(package) for package in packages)
@@ -166,10 +182,10 @@ def downgrade_message(found: Sequence[Downgrade], ordinary: Resolution,
 
 def older_version_note(downgrade: Downgrade, ordinary: Resolution,
                        failures: Mapping[NormalizedName, str]) -> str:
-    """The notice for an older version of the same major version, installed all the same."""
+    """The notice for an older version installed all the same."""
     needs, why = _needs(downgrade, ordinary, failures)
     return "\n".join([(f"deps: note: {downgrade.name} {downgrade.installed} was installed, not "
-                      f"the newest {downgrade.newest}, which needs {needs}:"), *why])
+                       f"the newest {downgrade.newest}, which needs {needs}"), *why])
 
 
 def build_missing(ordinary: Resolution, work: Path
@@ -178,7 +194,10 @@ def build_missing(ordinary: Resolution, work: Path
     built: dict[NormalizedName, BuiltWheel] = {}
     failures: dict[NormalizedName, str] = {}
     for package in sorted(ordinary.packages.values(), key=lambda package: package.name):
-        if package.is_pure_wheel or package.is_local or has_pure_wheel(package, work):
+        if (package.is_pure_wheel or package.is_local or not package.supports(guest_python())
+                or has_pure_wheel(package, work)):
+            # Nothing to build, or nothing python.wasm could use: a release
+            # that needs a later Python is left to pip to step around.
             continue
         try:
             wheel, sdist_sha256 = pure_wheel(package.name, package.version, work)
@@ -244,9 +263,10 @@ def install(packages: Sequence[str], deps: Path = layout.DEPS) -> None:
             notes = []
             if ordinary is not None:
                 older = downgrades(ordinary, Resolution.from_file(report))
-                majors = [downgrade for downgrade in older if downgrade.is_major]
-                if majors:
-                    raise StageError(downgrade_message(majors, ordinary, failures, packages,
+                refused = [downgrade for downgrade in older
+                           if downgrade.requested and downgrade.is_major]
+                if refused:
+                    raise StageError(downgrade_message(refused, ordinary, failures, packages,
                                                        deps))
                 notes = [older_version_note(downgrade, ordinary, failures) for downgrade in older]
         except StageError:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags
 from packaging.utils import (
     InvalidWheelFilename,
@@ -47,6 +48,14 @@ class Package:
     requested: bool  # named by the user rather than pulled in by another package
     requires: frozenset[NormalizedName]  # the packages of the same resolution it depends on
     artifact: str  # the chosen file's name; "" for a local directory or a VCS checkout
+    requires_python: str = ""  # its Requires-Python, "" when it states none
+
+    def supports(self, python: Version) -> bool:
+        """Whether this version installs on that Python, as far as Requires-Python says."""
+        try:
+            return SpecifierSet(self.requires_python).contains(python, prereleases=True)
+        except InvalidSpecifier:
+            return True  # pip ignores a Requires-Python it cannot read, and so does this
 
     @property
     def is_pure_wheel(self) -> bool:
@@ -105,7 +114,8 @@ class Resolution:
         packages = {
             name: Package(name=name, version=Version(item["metadata"]["version"]),
                           requested=bool(item.get("requested")),
-                          requires=_requires(item, names) - {name}, artifact=_artifact(item))
+                          requires=_requires(item, names) - {name}, artifact=_artifact(item),
+                          requires_python=item["metadata"].get("requires_python", ""))
             for name, item in zip(names, items)
         }
         return cls(packages)
@@ -157,6 +167,7 @@ class Downgrade:
     name: NormalizedName
     installed: Version
     newest: Version
+    requested: bool  # named by the user rather than pulled in by another package
 
     @property
     def is_major(self) -> bool:
@@ -180,5 +191,5 @@ def downgrades(ordinary: Resolution, guest: Resolution) -> list[Downgrade]:
     for name, package in sorted(guest.packages.items()):
         newest = ordinary.packages.get(name)
         if newest is not None and package.version < newest.version:
-            found.append(Downgrade(name, package.version, newest.version))
+            found.append(Downgrade(name, package.version, newest.version, package.requested))
     return found

@@ -47,24 +47,40 @@ def test_a_requested_package_without_a_pure_form_is_named_alone(tmp_path: Path) 
 
 
 def test_a_downgrade_names_the_native_dependency_and_the_pin(tmp_path: Path) -> None:
-    found = [Downgrade(canonicalize_name("pydantic"), Version("1.10.26"), Version("2.14.4"))]
+    found = [Downgrade(canonicalize_name("pydantic"), Version("1.10.26"), Version("2.14.4"),
+                       requested=True)]
     message = deps.downgrade_message(found, Resolution.from_report(PYDANTIC_REPORT),
                                      {canonicalize_name("pydantic-core"): "it needs Rust"},
                                      ["pydantic", "rich>=13"], tmp_path)
+    assert message.startswith("refusing to install an older major version of a package you "
+                              "asked for:\n")
     assert ("  pydantic: the guest would get 1.10.26, because pydantic 2.14.4 needs "
-            "pydantic-core 2.50.5:\n    pydantic-core: no pure-Python wheel, and it needs Rust\n"
+            "pydantic-core 2.50.5\n    pydantic-core: no pure-Python wheel, and it needs Rust\n"
             ) in message
     assert "pin it: nox -s deps -- pydantic 'rich>=13' 'pydantic<2'\n" in message
     assert f"{tmp_path} was left as it was" in message
 
 
 def test_an_older_minor_version_is_noted() -> None:
-    older = Downgrade(canonicalize_name("pydantic"), Version("2.1"), Version("2.14.4"))
+    older = Downgrade(canonicalize_name("pydantic"), Version("2.1"), Version("2.14.4"),
+                      requested=True)
     note = deps.older_version_note(older, Resolution.from_report(PYDANTIC_REPORT),
                                    {canonicalize_name("pydantic-core"): "it needs Rust"})
     assert note == ("deps: note: pydantic 2.1 was installed, not the newest 2.14.4, which needs "
-                    "pydantic-core 2.50.5:\n    pydantic-core: no pure-Python wheel, and it needs "
+                    "pydantic-core 2.50.5\n    pydantic-core: no pure-Python wheel, and it needs "
                     "Rust")
+
+
+def test_a_release_for_a_later_python_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(deps, "guest_python", lambda: Version("3.11.2"))
+    ordinary = Resolution.from_report({"install": [
+        item("soupsieve", "4.1.3", "soupsieve-4.1.3-py3-none-any.whl",
+             requires_python=">=3.11.5")]})
+    older = Downgrade(canonicalize_name("soupsieve"), Version("2.10"), Version("4.1.3"),
+                      requested=False)
+    assert deps.older_version_note(older, ordinary, {}) == (
+        "deps: note: soupsieve 2.10 was installed, not the newest 4.1.3, which needs Python "
+        ">=3.11.5 (python.wasm is Python 3.11.2)")
 
 
 def test_a_package_missing_from_every_index_is_named() -> None:
@@ -153,11 +169,41 @@ def test_an_older_major_version_is_refused_unless_pinned(local_index: Path, targ
     with pytest.raises(StageError) as error:
         deps.install(["lib"], target)
     message = str(error.value)
-    assert "lib: the guest would get 1.4, because lib 2.0 needs native 2.0" in message
+    assert "  lib: the guest would get 1.4, because lib 2.0 needs native 2.0\n" in message
     assert "pin it: nox -s deps -- lib 'lib<2'\n" in message
     assert sorted(path.name for path in target.iterdir()) == ["existing.py"]
     deps.install(["lib", "lib<2"], target)
     assert (target / "lib-1.4.dist-info").is_dir()
+
+
+def test_an_older_version_of_a_dependency_is_installed_with_a_note(
+        local_index: Path, target: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tiny_packages.wheel(local_index, tiny_packages.config("app", "1.0", requires=("lib",)))
+    tiny_packages.wheel(local_index, tiny_packages.config("lib", "1.4"))
+    tiny_packages.wheel(local_index, tiny_packages.config("lib", "2.0", requires=("native",)))
+    tiny_packages.sdist(local_index, tiny_packages.config("native", "2.0", extension="required"))
+    deps.install(["app"], target)
+    assert {"app-1.0.dist-info", "lib-1.4.dist-info"} <= {path.name for path in target.iterdir()}
+    assert ("deps: note: lib 1.4 was installed, not the newest 2.0, which needs native 2.0\n"
+            "    native: no pure-Python wheel, and building") in capsys.readouterr().out
+
+
+def test_nothing_is_built_for_a_release_that_needs_a_later_python(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(deps, "guest_python", lambda: Version("3.11.2"))
+    monkeypatch.setattr(deps, "has_pure_wheel", lambda package, work: False)
+    built: list[str] = []
+    monkeypatch.setattr(deps, "pure_wheel", lambda name, version, work: built.append(name))
+    ordinary = Resolution.from_report({"install": [
+        item("modern", "2.0", "modern-2.0.tar.gz", requires_python=">=3.11.5")]})
+    assert deps.build_missing(ordinary, tmp_path) == ({}, {})
+    assert built == []
+
+
+def test_pip_checks_requires_python_against_the_guest_exactly() -> None:
+    options = deps.pure_python()
+    version = options[options.index("--python-version") + 1]
+    assert version == str(deps.guest_python()) and version.count(".") == 2
 
 
 def test_a_failed_install_leaves_deps_exactly_as_it_was(local_index: Path, target: Path) -> None:

@@ -79,10 +79,19 @@ def test_older_versions_in_the_guest_are_downgrades() -> None:
     guest = report_of(pydantic="1.10.26", httpx="0.27.2", attrs="26.1.0", jsonschema="4.17.3")
     found = downgrades(ordinary, guest)
     assert found == [
-        Downgrade(canonicalize_name("httpx"), Version("0.27.2"), Version("0.28.1")),
-        Downgrade(canonicalize_name("jsonschema"), Version("4.17.3"), Version("4.26.0")),
-        Downgrade(canonicalize_name("pydantic"), Version("1.10.26"), Version("2.14.4"))]
+        Downgrade(canonicalize_name("httpx"), Version("0.27.2"), Version("0.28.1"), True),
+        Downgrade(canonicalize_name("jsonschema"), Version("4.17.3"), Version("4.26.0"), True),
+        Downgrade(canonicalize_name("pydantic"), Version("1.10.26"), Version("2.14.4"), True)]
     assert [downgrade.is_major for downgrade in found] == [True, False, True]
     assert [downgrade.pin for downgrade in found if downgrade.is_major] == ["httpx<0.28",
                                                                             "pydantic<2"]
     assert downgrades(ordinary, ordinary) == []
+
+
+@pytest.mark.parametrize(("requires_python", "supported"), [
+    ("", True), (">=3.9", True), (">=3.11.5", False), ("<3.11", False), ("not a specifier", True)])
+def test_requires_python_against_the_guest(requires_python: str, supported: bool) -> None:
+    package = Resolution.from_report({"install": [
+        item("a", "1.0", "a-1.0-py3-none-any.whl", requires_python=requires_python)]}
+        ).packages[canonicalize_name("a")]
+    assert package.supports(Version("3.11.2")) is supported

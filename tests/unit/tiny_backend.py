@@ -1,8 +1,8 @@
 """A minimal PEP 517 build backend for the source distributions the unit tests build.
 
 It needs nothing from an index, so pip builds these sdists offline. The
-project is described by tiny.json: name, version, requirements and an
-optional C extension, which is compiled with $CC as setuptools would: with
+project is described by tiny.json: name, version, requirements,
+Requires-Python and an optional C extension, which is compiled with $CC as setuptools would: with
 "optional" true a failed compile falls back to plain Python (MarkupSafe's
 setup.py does this), otherwise the build fails. Like setuptools, a project
 that declares an extension gets a wheel tagged for this host, whether the
@@ -32,6 +32,8 @@ def _config() -> dict[str, Any]:
 def metadata(config: dict[str, Any]) -> str:
     lines = ["Metadata-Version: 2.1", f"Name: {config['name']}", f"Version: {config['version']}"]
     lines += [f"Requires-Dist: {requirement}" for requirement in config.get("requires", [])]
+    if config.get("requires_python"):
+        lines.append(f"Requires-Python: {config['requires_python']}")
     return "\n".join(lines) + "\n"
 
 

@@ -20,9 +20,10 @@ backend-path = ["."]
 
 
 def config(name: str, version: str, requires: tuple[str, ...] = (),
-           extension: str | None = None) -> dict[str, Any]:
+           extension: str | None = None, requires_python: str = "") -> dict[str, Any]:
     """A project; `extension` is "optional" or "required" for one that has a C extension."""
-    settings: dict[str, Any] = {"name": name, "version": version, "requires": list(requires)}
+    settings: dict[str, Any] = {"name": name, "version": version, "requires": list(requires),
+                                "requires_python": requires_python}
     if extension is not None:
         settings["extension"] = {"source": f"{name}/_speedups.c",
                                  "optional": extension == "optional"}
