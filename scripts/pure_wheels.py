@@ -212,8 +212,8 @@ def pure_wheel(name: NormalizedName, version: Version, work: Path) -> tuple[Path
     log = release / "build.log"
     release.mkdir(parents=True, exist_ok=True)
     log.write_text("")
-    say(f"deps: {name} {version} has no pure-Python wheel: trying its source distribution "
-        "with compiled extensions disabled")
+    say(f"deps: {name} {version} has no pure-Python wheel: fetching its source distribution "
+        "to build one with compiled extensions disabled")
     try:
         downloads = work / "sdist" / name
         downloads.mkdir(parents=True)
@@ -222,7 +222,8 @@ def pure_wheel(name: NormalizedName, version: Version, work: Path) -> tuple[Path
         key = release / sdist_sha256
         cached = sorted(key.glob("*.whl"))
         if cached:
-            say(f"deps: {name} {version}: built earlier, from the cache ({cached[0]})")
+            say(f"deps: {name} {version}: built earlier from this source distribution, "
+                f"from the cache ({cached[0]})")
             return cached[0], sdist_sha256
         wheel = _build_into(key, sdist, name, log)
     except NoPureForm as error:
