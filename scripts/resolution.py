@@ -176,8 +176,14 @@ class Downgrade:
 
     @property
     def pin(self) -> str:
-        """For a major downgrade: a requirement that accepts the installed version only."""
-        bound = ".".join(str(part) for part in major(self.newest))
+        """For a major downgrade: a requirement that keeps to the installed major version.
+
+        Its bound is the installed version's next major version, not the
+        newest's, so that under it an ordinary resolution picks this major
+        version too: the pin settles the question for good.
+        """
+        *head, last = major(self.installed)
+        bound = ".".join(str(part) for part in (*head, last + 1))
         return f"{self.name}<{bound}"
 
 
