@@ -151,6 +151,14 @@ def bench_host(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", "host", *session.posargs)
 
 
+@nox.session(name="bench-deps", python=PYTHON, requires=["build"])
+def bench_deps(session: nox.Session) -> None:
+    """Print how many popular pure-Python packages install and import in the guest, and how fast."""
+    install(session, "deps")
+    install_host(session, "host")
+    session.run("python", "-m", "benchmarks", "deps", *session.posargs)
+
+
 LINTED = ("scripts", "host", "timecraft-sdk/src")
 # Type-checked on its own: beside host/ it would stand for the stdlib's ssl.
 SSL_OVERLAY = "python/Lib/ssl.py"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from scripts import layout, libc, reproducible, sockets, sources, toolchain
 from scripts.options import BuildOptions
-from scripts.shell import fresh_dir, output, replace_dir, run, say
+from scripts.shell import StageError, fresh_dir, output, replace_dir, run, say
 from scripts.stamps import Stamp, fingerprint
 
 ZLIB_PREFIX = layout.BUILD / "zlib"
@@ -129,6 +129,23 @@ def relink_if_libraries_changed(options: BuildOptions) -> None:
         wasm.unlink()
 
 
+def _epoch_record(options: BuildOptions) -> Path:
+    return build_dir(options) / "source-date-epoch"
+
+
+def compiled_build_date(options: BuildOptions) -> int:
+    """The SOURCE_DATE_EPOCH that python.wasm was compiled with (the manifest's).
+
+    Not the commit's date now: a commit made while the build ran must not
+    make the manifest disagree with sys.version.
+    """
+    record = _epoch_record(options)
+    try:
+        return int(record.read_text())
+    except (OSError, ValueError):
+        raise StageError(f"{record} is missing or unreadable: rerun `nox -s build`") from None
+
+
 def forget_an_old_build_date(options: BuildOptions, epoch: int) -> None:
     """Recompile the build date into python.wasm when SOURCE_DATE_EPOCH changed.
 
@@ -136,7 +153,7 @@ def forget_an_old_build_date(options: BuildOptions, epoch: int) -> None:
     date (CPython's getbuildinfo.c, __DATE__ and __TIME__, which clang takes
     from SOURCE_DATE_EPOCH) recompiles just that file and relinks.
     """
-    record = build_dir(options) / "source-date-epoch"
+    record = _epoch_record(options)
     if record.is_file() and record.read_text() == str(epoch):
         return
     (build_dir(options) / "Modules" / "getbuildinfo.o").unlink(missing_ok=True)

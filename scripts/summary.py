@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from scripts import layout, reproducible, sources, toolchain
+from scripts import cpython, layout, sources, toolchain
 from scripts.options import BuildOptions
 from scripts.shell import StageError, say
 from scripts.stamps import file_sha256, files_under
@@ -53,7 +53,7 @@ def build(options: BuildOptions) -> None:
     for path in (layout.PYTHON_WASM, layout.STDLIB_ZIP):
         if not path.is_file():
             raise StageError(f"{path} is missing: the optimize and stdlib stages did not finish")
-    data = manifest(options, toolchain.load(), reproducible.source_date_epoch())
+    data = manifest(options, toolchain.load(), cpython.compiled_build_date(options))
     temp = layout.MANIFEST.with_name(layout.MANIFEST.name + ".tmp")
     temp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(temp, layout.MANIFEST)

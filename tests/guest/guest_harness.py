@@ -111,9 +111,10 @@ class GuestRunner:
         cwd: Path | None = None,
         grants: Sequence[Path] = (),
         extra_env: dict[str, str] | None = None,
+        deps: Path | None = None,
     ) -> subprocess.Popen[str]:
         """Start python.wasm without waiting, stdout and stderr piped (a guest server)."""
-        command, run_cwd, host_env = self._command(args, cwd, grants, extra_env, None, None)
+        command, run_cwd, host_env = self._command(args, cwd, grants, extra_env, deps, None)
         lock = None if self.runtime is not None else _lock_timecraft()
         try:
             process = subprocess.Popen(command, cwd=run_cwd, env=host_env,
