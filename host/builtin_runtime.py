@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import wasmtime
 
 from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
-from host.errors import GuestSetupError
+from host.errors import GuestSetupError, WasiError
 from host.guest_memory import GuestMemory
 from host.hostcall import WASI_MODULE, WASMEDGE, declared, encode
+from host.limits import allow_descriptors, limited_store, memory_note, start_note
 from host.linking import HostFunction, HostLinker
 from host.messages import first_line
 from host.modcache import load_module
@@ -74,7 +75,7 @@ class BuiltinHost:
         self.request = request
         self.network = network
         self.memory = GuestMemory()
-        self.table = FdTable()
+        self.table = FdTable(request.limits.descriptors, request.limits.sockets)
         self.functions = self._collect_functions()
 
     def _collect_functions(self) -> HostFunctions:
@@ -97,13 +98,20 @@ class BuiltinHost:
         return functions
 
     def open_descriptors(self) -> None:
-        for host_fd in (0, 1, 2):
-            self.table.add(stdio_descriptor(host_fd))
+        try:
+            for host_fd in (0, 1, 2):
+                self.table.add(stdio_descriptor(host_fd))
+        except WasiError:
+            raise GuestSetupError("--max-fds must leave room for stdio (at least 3)") from None
         for grant in self.request.grants:
             try:
                 self.table.add(preopen_descriptor(str(grant.host_path), grant.guest_path))
             except OSError as error:
                 raise GuestSetupError(f"cannot open {grant.host_path}: {error.strerror}") from None
+            except WasiError:
+                raise GuestSetupError(
+                    f"{len(self.request.grants)} --dir grants and stdio do not fit in "
+                    f"--max-fds {self.table.max_descriptors}; raise it") from None
 
     def link(self, engine: wasmtime.Engine, module: wasmtime.Module
              ) -> tuple[wasmtime.Linker, HostLinker]:
@@ -146,6 +154,7 @@ def run(request: RunRequest) -> int:
         from host.api import exit_with_parent
 
         exit_with_parent(request.lifeline_fd)
+    allow_descriptors(request.limits)
     api = LazyApi(request)
     try:
         return _run_instance(engine, module, BuiltinHost(request, NetworkView(
@@ -159,7 +168,7 @@ def _run_instance(engine: wasmtime.Engine, module: wasmtime.Module, host: Builti
     try:
         host.open_descriptors()
         linker, host_linker = host.link(engine, module)
-        store = wasmtime.Store(engine)
+        store = limited_store(engine, request.limits)
         instance = linker.instantiate(store, module)
         exports = instance.exports(store)
         memory, start = exports.get("memory"), exports.get("_start")
@@ -167,14 +176,19 @@ def _run_instance(engine: wasmtime.Engine, module: wasmtime.Module, host: Builti
             raise GuestSetupError("not a WASI command: it must export memory and _start")
         host.memory.bind(store, memory)
     except (GuestSetupError, wasmtime.WasmtimeError) as error:
-        print(f"host: cannot start {request.module}: {first_line(error)}", file=sys.stderr)
+        print(f"host: cannot start {request.module}: {first_line(error)}"
+              f"{start_note(error, request.limits)}", file=sys.stderr)
         host.table.close_all()
         return EXIT_HOST_ERROR
     outcome = host_linker.outcome
     try:
         start(store)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
+        note = memory_note(memory.data_len(store), request.limits)
         if outcome.exit_code is not None:
+            if outcome.exit_code and note:
+                print(f"host: the guest exited with status {outcome.exit_code}; {note}",
+                      file=sys.stderr)
             return outcome.exit_code
         if isinstance(outcome.host_failure, KeyboardInterrupt):
             print("host: interrupted", file=sys.stderr)
@@ -184,7 +198,8 @@ def _run_instance(engine: wasmtime.Engine, module: wasmtime.Module, host: Builti
                   f"{first_line(outcome.host_failure)!s} "
                   f"({type(outcome.host_failure).__name__})", file=sys.stderr)
             return EXIT_INTERNAL
-        print(f"host: guest trapped: {first_line(trap)}", file=sys.stderr)
+        print(f"host: guest trapped: {first_line(trap)}" + (f" ({note})" if note else ""),
+              file=sys.stderr)
         return EXIT_TRAP
     finally:
         host.table.close_all()

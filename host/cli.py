@@ -7,10 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from host.requests import Grant, RunRequest
+from host.requests import Grant, Limits, RunRequest
 
 SOCKET_EXTENSIONS = ("none", "auto", "path_open", "wasmedgev1", "wasmedgev2")
 RUNTIMES = ("builtin", "wasmtime")
+_SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+_DEFAULT_LIMITS = Limits()
+# The option for each field of Limits, in its order.
+_LIMIT_OPTIONS = ("--max-memory", "--max-fds", "--max-sockets")
 
 
 def parse_env(text: str) -> tuple[str, str]:
@@ -28,6 +32,20 @@ def parse_grant(text: str) -> Grant:
     # Like timecraft, a directory appears at its own absolute path by default,
     # so the same absolute PYTHONHOME works under both runtimes.
     return Grant(host_path, guest if sep else str(host_path))
+
+
+def parse_size(text: str) -> int:
+    """A byte count: digits with an optional K, M or G (binary multiples), like 512M."""
+    digits, suffix = text.rstrip("KMGkmg"), text[len(text.rstrip("KMGkmg")):].upper()
+    if not digits.isdigit() or suffix not in _SIZE_SUFFIXES or int(digits) == 0:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512M or 2G, got {text!r}")
+    return int(digits) * _SIZE_SUFFIXES[suffix]
+
+
+def parse_count(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=RUNTIMES,
                      default=os.environ.get("TIMECRAFT_PYTHON_RUNTIME", RUNTIMES[0]),
                      help="WASI implementation (default: %(default)s)")
+    limits = run.add_argument_group(
+        "limits", "what the guest may consume (builtin runtime; --max-memory applies to both)")
+    limits.add_argument("--max-memory", type=parse_size, default=_DEFAULT_LIMITS.memory,
+                        metavar="SIZE", help="guest linear memory, e.g. 512M or 2G; growing "
+                        "past it fails in the guest (default: 1G)")
+    limits.add_argument("--max-fds", type=parse_count, default=_DEFAULT_LIMITS.descriptors,
+                        metavar="N", help="open guest descriptors, stdio and --dir included; "
+                        "past it opens fail with EMFILE (default: %(default)s)")
+    limits.add_argument("--max-sockets", type=parse_count, default=_DEFAULT_LIMITS.sockets,
+                        metavar="N", help="open guest sockets; past it sock_open and "
+                        "sock_accept fail with ENFILE (default: %(default)s)")
     # Internal: how host/api.py starts spawned processes and task workers.
     run.add_argument("--process-id", help=argparse.SUPPRESS)
     run.add_argument("--ip-address", help=argparse.SUPPRESS)
@@ -74,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         grants=options.dir,
         sockets=options.sockets,
         ca_file=options.ca_file,
+        limits=Limits(options.max_memory, options.max_fds, options.max_sockets),
         process_id=options.process_id,
         ip_address=options.ip_address,
         lifeline_fd=options.lifeline_fd,
@@ -108,6 +138,12 @@ def run_arguments(request: RunRequest, *, runtime: str | None = None,
     command += ["--sockets", request.sockets]
     if request.ca_file:
         command += ["--ca-file", request.ca_file]
+    # Only limits that differ from the defaults, so the usual command line is
+    # still one timecraft takes.
+    for limit_option, limit, default in zip(_LIMIT_OPTIONS, request.limits, _DEFAULT_LIMITS,
+                                            strict=True):
+        if limit != default:
+            command += [limit_option, str(limit)]
     if internal:
         for option, value in (("--process-id", request.process_id),
                               ("--ip-address", request.ip_address),

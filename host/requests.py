@@ -16,6 +16,17 @@ class Grant(NamedTuple):
     guest_path: str
 
 
+class Limits(NamedTuple):
+    """What one guest may consume; the defaults are documented in the README ("Limits")."""
+
+    # Bytes of linear memory; a memory.grow past it fails (returns -1) in the guest.
+    memory: int = 1 << 30
+    # Open guest descriptors (stdio and pre-opened directories included): EMFILE past it.
+    descriptors: int = 1024
+    # Open sockets, which count as descriptors too: ENFILE past it.
+    sockets: int = 256
+
+
 class RunRequest(NamedTuple):
     module: Path
     args: Sequence[str]
@@ -24,6 +35,7 @@ class RunRequest(NamedTuple):
     sockets: str = "none"
     # Extra CA bundle trusted by hTLS, on top of the system trust store.
     ca_file: str | None = None
+    limits: Limits = Limits()
     # Set only for modules a guest spawned through the API (see host/api.py):
     # their id, their own loopback address, and the pipe that ends them with it.
     process_id: str | None = None

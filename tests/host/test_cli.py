@@ -74,7 +74,8 @@ def test_run_arguments_parse_back_into_the_same_request(tmp_path: Path) -> None:
     request = cli.RunRequest(
         module=tmp_path / "m.wasm", args=["-c", "--dir", "x"], env={"A": "1", "B": "x=y"},
         grants=[cli.Grant(tmp_path, str(tmp_path)), cli.Grant(tmp_path / "data", "/data")],
-        sockets="wasmedgev2", ca_file=str(tmp_path / "ca.pem"), process_id="p1",
+        sockets="wasmedgev2", ca_file=str(tmp_path / "ca.pem"),
+        limits=cli.Limits(memory=3 << 20, descriptors=64, sockets=8), process_id="p1",
         ip_address="127.9.9.9", lifeline_fd=7)
     arguments = cli.run_arguments(request, runtime="builtin", internal=True)
     options = cli.build_parser().parse_args(arguments)
@@ -82,9 +83,32 @@ def test_run_arguments_parse_back_into_the_same_request(tmp_path: Path) -> None:
     assert dict(options.env) == request.env
     assert options.dir == list(request.grants)
     assert (options.sockets, options.ca_file) == (request.sockets, request.ca_file)
+    assert (options.max_memory, options.max_fds, options.max_sockets) == request.limits
     assert (options.process_id, options.ip_address, options.lifeline_fd) == ("p1", "127.9.9.9", 7)
     assert options.module == request.module
     assert options.args[-3:] == ["-c", "--dir", "x"]
     # timecraft takes only `--dir HOST`: a grant at its own path is written that way.
     assert arguments[arguments.index("--dir") + 1] == str(tmp_path)
     assert "--process-id" not in cli.run_arguments(request)
+
+
+def test_default_limits_leave_the_command_line_as_timecraft_takes_it(tmp_path: Path) -> None:
+    request = cli.RunRequest(module=tmp_path / "m.wasm", args=[])
+    arguments = cli.run_arguments(request)
+    assert not [item for item in arguments if item.startswith("--max-")]
+    options = cli.build_parser().parse_args(arguments)
+    assert (options.max_memory, options.max_fds, options.max_sockets) == cli.Limits()
+
+
+@pytest.mark.parametrize("text,size", [("1", 1), ("64K", 64 << 10), ("512M", 512 << 20),
+                                       ("2g", 2 << 30)])
+def test_sizes(text: str, size: int) -> None:
+    assert cli.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "0", "1.5G", "-1", "12T", "M", "1 G"])
+def test_bad_sizes_and_counts(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="expected"):
+        cli.parse_size(text)
+    with pytest.raises(argparse.ArgumentTypeError, match="expected"):
+        cli.parse_count(text)
