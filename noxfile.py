@@ -154,6 +154,20 @@ def bench_host(session: nox.Session) -> None:
     stage(session, "bench_host")
 
 
+LINTED = ("scripts", "host", "timecraft-sdk/src")
+# Type-checked on its own: beside host/ it would stand for the stdlib's ssl.
+SSL_OVERLAY = "python/Lib/ssl.py"
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff and mypy over scripts/, host/, the ssl overlay and the SDK."""
+    install(session, "lint")
+    session.run("ruff", "check", *LINTED, SSL_OVERLAY, "noxfile.py")
+    session.run("mypy", *LINTED)
+    session.run("mypy", SSL_OVERLAY)
+
+
 @nox.session(python=PYTHON)
 def lock(session: nox.Session) -> None:
     """Recompile requirements/*.in into hash-pinned requirements/*.txt with pip-tools."""

@@ -119,7 +119,8 @@ class BuiltinHost:
         host_linker = HostLinker(linker, self.memory)
         defined: set[str] = set()
         for item in module.imports:
-            if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType):
+            if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType) \
+                    or item.name is None:
                 continue  # left undefined: instantiation names the unknown import
             if item.name in defined:
                 continue  # a module may import the same function more than once

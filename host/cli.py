@@ -145,11 +145,12 @@ def run_arguments(request: RunRequest, *, runtime: str | None = None,
         if limit != default:
             command += [limit_option, str(limit)]
     if internal:
-        for option, value in (("--process-id", request.process_id),
-                              ("--ip-address", request.ip_address),
-                              ("--lifeline-fd", request.lifeline_fd)):
-            if value is not None:
-                command += [option, str(value)]
+        internal_options: tuple[tuple[str, object], ...] = (
+            ("--process-id", request.process_id), ("--ip-address", request.ip_address),
+            ("--lifeline-fd", request.lifeline_fd))
+        for option, setting in internal_options:
+            if setting is not None:
+                command += [option, str(setting)]
     return [*command, "--", str(request.module), *request.args]
 
 

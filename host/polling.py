@@ -111,9 +111,9 @@ class PollCalls:
                     plan.settle()
                     continue
                 hangup = abi.EVENT_FD_READWRITE_HANGUP if revents & select.POLLHUP else 0
-                error = abi.EBADF if revents & select.POLLNVAL else 0
-                if revents & plan.events or hangup or error or revents & select.POLLERR:
-                    ready.append((userdata, error, kind, 0, hangup))
+                errno = abi.EBADF if revents & select.POLLNVAL else 0
+                if revents & plan.events or hangup or errno or revents & select.POLLERR:
+                    ready.append((userdata, errno, kind, 0, hangup))
             if ready or expired:
                 return ready + expired
 

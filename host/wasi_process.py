@@ -46,8 +46,7 @@ def _encode_strings(items: list[str]) -> list[bytes]:
 
 
 class ProcessCalls:
-    def __init__(self, memory: GuestMemory, args: list[str], env: Mapping[str, str]
-                 ) -> None:
+    def __init__(self, memory: GuestMemory, args: list[str], env: Mapping[str, str]) -> None:
         self.memory = memory
         self._args = _encode_strings(args)
         self._environ = _encode_strings([f"{name}={value}" for name, value in env.items()])

@@ -62,7 +62,8 @@ def run(request: RunRequest) -> int:
     # wasmtime's WASI does not define the WasmEdge socket functions.
     wasmedge_only = {call.name for call in declarations(SocketCalls) if call.abi == WASMEDGE}
     for item in module.imports:
-        if item.module == WASI_MODULE and item.name in wasmedge_only:
+        if item.module == WASI_MODULE and item.name in wasmedge_only \
+                and isinstance(item.type, wasmtime.FuncType):
             linker.define_func(item.module, item.name, item.type, _unsupported)
 
     try:
@@ -72,7 +73,11 @@ def run(request: RunRequest) -> int:
               f"{start_note(error, request.limits)}", file=sys.stderr)
         return 2
     exports = instance.exports(store)
-    start, memory = exports["_start"], exports.get("memory")
+    start, memory = exports.get("_start"), exports.get("memory")
+    if not isinstance(start, wasmtime.Func):
+        print(f"host: cannot start {request.module}: not a WASI command: it must export _start",
+              file=sys.stderr)
+        return 2
     try:
         start(store)
     except GuestExit as exit_request:

@@ -551,6 +551,13 @@ _create_default_https_context = create_default_context
 class SSLSocket(socket.socket):
     """A TCP socket whose bytes the host encrypts; obtained from wrap_socket()."""
 
+    # Set by _wrap(): instances never run __init__.
+    _context: SSLContext
+    server_hostname: str
+    do_handshake_on_connect: bool
+    suppress_ragged_eofs: bool
+    server_side: bool
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{type(self).__name__} does not have a public constructor. "
                         "Instances are returned by SSLContext.wrap_socket().")
@@ -683,7 +690,7 @@ class SSLSocket(socket.socket):
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         # os.sendfile would hand the file to the kernel socket, past the host's TLS.
-        return self._sendfile_use_send(file, offset, count)
+        return self._sendfile_use_send(file, offset, count)  # type: ignore[attr-defined]
 
     @staticmethod
     def _check_flags(flags: int, call: str) -> None:
@@ -713,7 +720,7 @@ class SSLSocket(socket.socket):
     def sendmsg(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("sendmsg not allowed on instances of SSLSocket")
 
-    def dup(self) -> socket.socket:
+    def dup(self) -> SSLSocket:
         raise NotImplementedError("Can't dup() SSLSocket instances")
 
     # -- what the host keeps to itself -------------------------------------------------

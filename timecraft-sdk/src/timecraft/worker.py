@@ -43,7 +43,7 @@ def _adapter(handle: RequestHandler) -> type[http.server.BaseHTTPRequestHandler]
         def _dispatch(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             request = HTTPRequest(
-                port=self.server.server_address[1],
+                port=int(self.server.server_address[1]),  # type: ignore[index]
                 method=self.command,
                 path=self.path,
                 headers={name: ", ".join(self.headers.get_all(name, []))
