@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from wasm_guests import GUEST_ROOT, MEMORY_PAGES, ROOT_FD, WasiGuest
 
 from host import wasi_abi as abi
 from host.descriptors import Descriptor
 from host.requests import Grant, Limits
-from wasm_guests import GUEST_ROOT, MEMORY_PAGES, ROOT_FD, WasiGuest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Asks for 1 GiB and one page more than it has: exit 3 when refused, 4 when granted.
