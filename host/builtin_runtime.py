@@ -7,41 +7,72 @@ the directory sandbox are all under its control.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import wasmtime
 
 from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
 from host.errors import GuestSetupError, WasiError
 from host.guest_memory import GuestMemory
-from host.hostcall import WASI_MODULE, WASMEDGE, declared, encode
+from host.hostcall import WASI_MODULE, WASMEDGE, declarations, declared, encode
 from host.limits import allow_descriptors, limited_store, memory_note, start_note
 from host.linking import HostFunction, HostLinker
 from host.messages import first_line
 from host.modcache import load_module
 from host.polling import PollCalls
 from host.requests import RunRequest
+from host.virtual_network import VirtualNetwork
 from host.wasi_abi import ENOSYS
 from host.wasi_files import FileCalls
 from host.wasi_process import ProcessCalls
-from host.wasi_sockets import NetworkView, SocketCalls
+from host.wasi_sockets import SocketCalls, tls_sessions
 
 if TYPE_CHECKING:
     from host.api import ApiServer
 
-SOCKET_EXTENSIONS_WITH_WASMEDGE = ("auto", "wasmedgev1", "wasmedgev2")
+# How timecraft tells a WasmEdge v1 module from a v2 one (spec §1).
+_V1_PARAM_COUNTS = {"sock_accept": 2, "sock_getlocaladdr": 4, "sock_getpeeraddr": 4}
 EXIT_HOST_ERROR = 2
 EXIT_TRAP = 134
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 # Every class that declares host functions (see host/hostcall.py).
 CALL_GROUPS = (FileCalls, ProcessCalls, PollCalls, SocketCalls)
-# Host functions by import name and parameter string ("i" i32, "I" i64).
-HostFunctions = dict[tuple[str, str], tuple[HostFunction, bool]]
+# Host functions by import name and parameter string ("i" i32, "I" i64):
+# the function, whether it returns an errno, whether it is a WasmEdge one.
+HostFunctions = dict[tuple[str, str], tuple[HostFunction, bool, bool]]
 
 
 def _unsupported(*_args: int) -> int:
     return ENOSYS
+
+
+def detect_sockets_extension(module: wasmtime.Module) -> str:
+    """The socket extension a module imports, decided as timecraft decides it.
+
+    WasmEdge v1 when sock_accept takes 2 parameters or sock_getlocaladdr or
+    sock_getpeeraddr 4; otherwise v2 when any WasmEdge-only function is
+    imported; otherwise none.
+    """
+    wasmedge_only = {call.name for call in declarations(SocketCalls) if call.abi == WASMEDGE}
+    found = "none"
+    for item in module.imports:
+        if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType):
+            continue
+        if _V1_PARAM_COUNTS.get(item.name or "") == len(item.type.params):
+            return "wasmedgev1"
+        if item.name in wasmedge_only:
+            found = "wasmedgev2"
+    return found
+
+
+def sockets_extension(request: RunRequest, module: wasmtime.Module) -> str:
+    """What the guest gets: the detected extension unless -S named one."""
+    wanted = detect_sockets_extension(module) if request.sockets == "auto" else request.sockets
+    if wanted == "wasmedgev1":
+        raise GuestSetupError("the module imports the WasmEdge v1 socket functions; this host "
+                              "implements WasmEdge v2 (build the guest against v2)")
+    return wanted
 
 
 class LazyApi:
@@ -71,9 +102,11 @@ class LazyApi:
 class BuiltinHost:
     """Everything one guest instance sees: its memory, fds and host functions."""
 
-    def __init__(self, request: RunRequest, network: NetworkView | None = None) -> None:
+    def __init__(self, request: RunRequest,
+                 api_address: Callable[[], tuple[str, int]] | None = None) -> None:
         self.request = request
-        self.network = network
+        self.network = VirtualNetwork(request.ip_address, api_address,
+                                      tls_sessions(request.ca_file))
         self.memory = GuestMemory()
         self.table = FdTable(request.limits.descriptors, request.limits.sockets)
         self.functions = self._collect_functions()
@@ -84,17 +117,13 @@ class BuiltinHost:
             FileCalls(self.memory, self.table),
             ProcessCalls(self.memory, [request.module.name, *request.args], request.env),
             PollCalls(self.memory, self.table),
-            SocketCalls(self.memory, self.table, request.ca_file, self.network),
+            SocketCalls(self.memory, self.table, self.network),
         )
-        sockets_on = request.sockets in SOCKET_EXTENSIONS_WITH_WASMEDGE
         functions: HostFunctions = {}
         for group in groups:
             for call, function in declared(group):
-                if call.abi == WASMEDGE and not sockets_on:
-                    # Present but failing, like the wasmtime runtime: the guest
-                    # starts and only networking reports ENOSYS.
-                    function = _unsupported
-                functions[call.name, call.params] = (function, call.returns_errno)
+                functions[call.name, call.params] = (function, call.returns_errno,
+                                                     call.abi == WASMEDGE)
         return functions
 
     def open_descriptors(self) -> None:
@@ -117,6 +146,7 @@ class BuiltinHost:
              ) -> tuple[wasmtime.Linker, HostLinker]:
         linker = wasmtime.Linker(engine)
         host_linker = HostLinker(linker, self.memory)
+        sockets_on = sockets_extension(self.request, module) == "wasmedgev2"
         defined: set[str] = set()
         for item in module.imports:
             if item.module != WASI_MODULE or not isinstance(item.type, wasmtime.FuncType) \
@@ -131,7 +161,11 @@ class BuiltinHost:
                     raise GuestSetupError(
                         f"import {item.module}::{item.name} has an unexpected signature")
                 continue  # not ours: instantiation names the unknown import
-            function, returns_errno = found
+            function, returns_errno, wasmedge = found
+            if wasmedge and not sockets_on:
+                # Present but failing, like the wasmtime runtime: the guest
+                # starts and only networking reports ENOSYS.
+                function = _unsupported
             if [str(kind) for kind in item.type.results] != (["i32"] if returns_errno else []):
                 raise GuestSetupError(
                     f"import {item.module}::{item.name} has an unexpected signature")
@@ -158,8 +192,7 @@ def run(request: RunRequest) -> int:
     allow_descriptors(request.limits)
     api = LazyApi(request)
     try:
-        return _run_instance(engine, module, BuiltinHost(request, NetworkView(
-            request.ip_address, api.address)))
+        return _run_instance(engine, module, BuiltinHost(request, api.address))
     finally:
         api.close()
 

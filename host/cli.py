@@ -61,8 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                      metavar="NAME=VALUE", help="pass an environment variable (repeatable)")
     run.add_argument("--dir", action="append", type=parse_grant, default=[],
                      metavar="HOST[:GUEST]", help="grant a host directory (repeatable)")
-    run.add_argument("-S", "--sockets", choices=SOCKET_EXTENSIONS, default="none",
-                     help="socket extension offered to the guest")
+    run.add_argument("-S", "--sockets", choices=SOCKET_EXTENSIONS, default="auto",
+                     help="socket extension offered to the guest (default: the one the "
+                     "module imports, as timecraft decides; timecraft ignores this option)")
     run.add_argument("--restrict", action="store_true",
                      help="accepted for timecraft compatibility; this host is always restricted")
     run.add_argument("--ca-file", metavar="PATH",

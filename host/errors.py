@@ -25,3 +25,12 @@ class GuestExit(Exception):
 
 class GuestSetupError(Exception):
     """The module cannot be started; the message is the one-line reason."""
+
+
+class TlsFailure(Exception):
+    """A host TLS (hTLS) session cannot go on: `errno` for the guest, `reason` for stderr."""
+
+    def __init__(self, errno: int, reason: str) -> None:
+        super().__init__(reason)
+        self.errno = errno
+        self.reason = reason

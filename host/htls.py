@@ -1,162 +1,172 @@
-"""Host TLS offload: a TLS client run by the host on a guest's TCP socket.
+"""Host TLS offload (hTLS): the TLS client run on a connection the host dialed.
 
-The session sits between the guest's plaintext and the kernel socket through
-memory BIOs, so the same code serves blocking and non-blocking sockets: every
-step that would block on a non-blocking socket reports EAGAIN instead.
+timecraft wraps the connection in a Go `crypto/tls` client whose only setting
+is the server name (spec §8): default verification against the system roots,
+no ALPN, Go's default versions, SNI unless the name is an IP address (whose
+IP SAN is then checked). This module is that client for the built-in host:
+the trust store built the way Go builds its system pool, and a TLS session
+over memory buffers that host/tunnels.py feeds with the connection's bytes.
+Importing `ssl` costs every start a few milliseconds, so nothing imports this
+module before a guest asks for hTLS.
 """
 
 from __future__ import annotations
 
 import os
-import socket
 import ssl
+import sys
+from collections.abc import Mapping
 
 from host import wasi_abi as abi
-from host.errors import WasiError
+from host.errors import TlsFailure
 
+# An extra CA bundle the built-in host trusts besides the system roots.
 CA_FILE_ENV = "TIMECRAFT_PYTHON_CA_FILE"
-_RECEIVE_CHUNK = 65536
+# What Go's crypto/x509 reads (root.go): each replaces a default.
+CERT_FILE_ENV = "SSL_CERT_FILE"
+CERT_DIR_ENV = "SSL_CERT_DIR"
+_CHUNK = 65536
+_MAX_CERT_FILE = 4 << 20  # a certificate file larger than this is not one
 
 
-def client_context(extra_ca_file: str | None) -> ssl.SSLContext:
-    """System trust store plus an optional extra CA bundle; verification always on."""
-    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-    # The server name must be in subjectAltName, as modern clients require.
+def _load_file(context: ssl.SSLContext, path: str) -> bool:
+    try:
+        context.load_verify_locations(cafile=path)
+    except (OSError, ssl.SSLError, ValueError):
+        return False
+    return True
+
+
+def _load_directory(context: ssl.SSLContext, directory: str) -> None:
+    """Every certificate in every file of `directory`, as Go loads SSL_CERT_DIR.
+
+    OpenSSL's own directory lookup needs hash-named files; Go reads them all.
+    """
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            if not os.path.isfile(path) or os.path.getsize(path) > _MAX_CERT_FILE:
+                continue
+            with open(path, "rb") as file:
+                text = file.read().decode("ascii")
+            context.load_verify_locations(cadata=text)
+        except (OSError, UnicodeDecodeError, ssl.SSLError, ValueError):
+            continue  # Go skips what it cannot parse, too
+
+
+def client_context(extra_ca_file: str | None,
+                   environ: Mapping[str, str] = os.environ) -> ssl.SSLContext:
+    """Go's system roots, the built-in host's extra CA files, verification always on.
+
+    SSL_CERT_FILE replaces the default bundle file and SSL_CERT_DIR (a
+    colon-separated list) the default directories, each on its own, as Go's
+    crypto/x509 does; timecraft honours both in its own environment.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, names checked
+    # Go checks subjectAltName only, never the common name.
     context.hostname_checks_common_name = False
-    for ca_file in (extra_ca_file, os.environ.get(CA_FILE_ENV)):
-        if ca_file:
-            context.load_verify_locations(cafile=ca_file)
+    defaults = ssl.get_default_verify_paths()
+    cert_file = environ.get(CERT_FILE_ENV) or defaults.openssl_cafile
+    if cert_file:
+        _load_file(context, cert_file)
+    cert_dirs = environ.get(CERT_DIR_ENV)
+    if cert_dirs:
+        for directory in cert_dirs.split(":"):
+            _load_directory(context, directory)
+    elif defaults.openssl_capath and os.path.isdir(defaults.openssl_capath):
+        context.load_verify_locations(capath=defaults.openssl_capath)
+    for extra in (extra_ca_file, environ.get(CA_FILE_ENV)):
+        if extra and not _load_file(context, extra):
+            print(f"host: hTLS cannot use the CA file {extra}: it is missing or holds no "
+                  "PEM certificate", file=sys.stderr)
     return context
 
 
-def _errno_for_tls_failure(error: Exception) -> int:
+def _failure(error: Exception) -> TlsFailure:
     if isinstance(error, ssl.SSLCertVerificationError):
-        return abi.EACCES  # the peer's certificate or name is not trusted
-    if isinstance(error, OSError) and not isinstance(error, ssl.SSLError) and error.errno:
-        return abi.from_host(error)
-    return abi.EIO
+        # The certificate or the name was not accepted.
+        return TlsFailure(abi.EACCES, error.verify_message or str(error))
+    return TlsFailure(abi.EIO, str(error) or type(error).__name__)
 
 
-class TlsSession:
-    def __init__(self, context: ssl.SSLContext, server_name: str) -> None:
+def _server_name(value: bytes) -> str:
+    """The name as Python's ssl takes it; timecraft passes the bytes to Go verbatim."""
+    if not value:
+        raise TlsFailure(abi.EIO, "tls: either ServerName or InsecureSkipVerify must be "
+                         "specified (the hTLS server name is empty)")
+    try:
+        name = value.decode("ascii")
+    except UnicodeDecodeError:
+        raise TlsFailure(abi.EACCES, f"the hTLS server name {value!r} is not ASCII, so no "
+                         "certificate can match it") from None
+    if "\0" in name or not name.isprintable():
+        raise TlsFailure(abi.EIO, f"the hTLS server name {value!r} holds control characters "
+                         "(a C string's NUL?); no server accepts it") from None
+    return name
+
+
+class TlsClient:
+    """A TLS client session over memory buffers: ciphertext in and out, plaintext in and out."""
+
+    def __init__(self, context: ssl.SSLContext, server_name: bytes) -> None:
+        self.server_name = server_name
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
-        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_name)
-        self._unsent = b""  # ciphertext the kernel has not accepted yet
-        self._plaintext = b""  # decrypted bytes the guest has not received yet
-        self._peer_closed = False
+        try:
+            self._tls = context.wrap_bio(self._incoming, self._outgoing,
+                                         server_hostname=_server_name(server_name))
+        except (ValueError, UnicodeError, ssl.SSLError) as error:
+            raise TlsFailure(abi.EIO, f"the hTLS server name {server_name!r} cannot be "
+                             f"used: {error}") from None
         self.established = False
-        self.failure = 0  # WASI errno once the session is unusable
 
-    # -- moving ciphertext -----------------------------------------------------
-
-    def flush(self, sock: socket.socket) -> bool:
-        """Send pending ciphertext; False while a non-blocking socket is full."""
-        self._unsent += self._outgoing.read()
-        while self._unsent:
+    def handshake(self) -> bool:
+        """Advance the handshake; True once it is done. Raises TlsFailure."""
+        if not self.established:
             try:
-                sent = sock.send(self._unsent)
-            except BlockingIOError:
+                self._tls.do_handshake()
+            except ssl.SSLWantReadError:
                 return False
-            self._unsent = self._unsent[sent:]
+            except (ssl.SSLError, OSError) as error:
+                raise _failure(error) from None
+            self.established = True
         return True
 
-    def receive(self, sock: socket.socket) -> bool:
-        """Feed ciphertext from the socket; False when nothing is available yet."""
-        try:
-            data = sock.recv(_RECEIVE_CHUNK)
-        except BlockingIOError:
-            return False
-        if data:
-            self._incoming.write(data)
+    def feed(self, ciphertext: bytes) -> None:
+        """Bytes from the server; b"" is its end of stream."""
+        if ciphertext:
+            self._incoming.write(ciphertext)
         else:
             self._incoming.write_eof()
-        return True
 
-    @property
-    def has_unsent(self) -> bool:
-        return bool(self._unsent) or self._outgoing.pending > 0
+    def outgoing(self) -> bytes:
+        """Ciphertext for the server."""
+        return self._outgoing.read()
 
-    # -- session steps -----------------------------------------------------------
-
-    def _fail(self, error: Exception) -> WasiError:
-        self.failure = _errno_for_tls_failure(error)
-        return WasiError(self.failure)
-
-    def advance_handshake(self, sock: socket.socket) -> int:
-        """0 once established, EAGAIN while in progress, or the failure errno."""
-        if self.failure:
-            return self.failure
+    def encrypt(self, plaintext: bytes) -> None:
         try:
-            while not self.established:
-                try:
-                    self._tls.do_handshake()
-                    self.established = True
-                except ssl.SSLWantReadError:
-                    if not self.flush(sock) or not self.receive(sock):
-                        return abi.EAGAIN
-            self.flush(sock)
+            self._tls.write(plaintext)
         except (ssl.SSLError, OSError) as error:
-            return self._fail(error).errno
-        return 0
+            raise _failure(error) from None
 
-    def _decrypt_available(self) -> None:
-        """Move whatever complete records arrived into the plaintext buffer."""
+    def decrypt(self) -> tuple[bytes, bool]:
+        """(plaintext received so far, whether the server's stream has ended)."""
+        chunks: list[bytes] = []
         while True:
             try:
-                chunk = self._tls.read(_RECEIVE_CHUNK)
+                chunk = self._tls.read(_CHUNK)
             except ssl.SSLWantReadError:
-                return
+                return b"".join(chunks), False
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                # A peer closing without close_notify is treated as EOF, the way
-                # Python's own ssl module does by default.
-                self._peer_closed = True
-                return
-            except ssl.SSLError as error:
-                raise self._fail(error) from error
+                # A server closing without close_notify is treated as the end
+                # of the stream, as Python's ssl module does by default.
+                return b"".join(chunks), True
+            except (ssl.SSLError, OSError) as error:
+                raise _failure(error) from None
             if not chunk:
-                self._peer_closed = True
-                return
-            self._plaintext += chunk
-
-    def readable_now(self) -> bool:
-        if self.failure or self._plaintext or self._peer_closed:
-            return True
-        if self.established:
-            self._decrypt_available()
-        return bool(self.failure or self._plaintext or self._peer_closed)
-
-    def recv_into(self, sock: socket.socket, buffers: list[memoryview], peek: bool) -> int:
-        self._require_established(sock)
-        while not self.readable_now():
-            if not self.flush(sock) or not self.receive(sock):
-                raise WasiError(abi.EAGAIN)
-        if self.failure:
-            raise WasiError(self.failure)
-        taken = 0
-        for buffer in buffers:
-            piece = self._plaintext[taken:taken + len(buffer)]
-            buffer[:len(piece)] = piece
-            taken += len(piece)
-            if len(piece) < len(buffer):
-                break
-        if not peek:
-            self._plaintext = self._plaintext[taken:]
-        return taken
-
-    def send(self, sock: socket.socket, buffers: list[memoryview]) -> int:
-        self._require_established(sock)
-        if self._unsent and not self.flush(sock):
-            raise WasiError(abi.EAGAIN)  # keep at most one write's worth buffered
-        data = b"".join(buffers)
-        try:
-            written = self._tls.write(data)
-            self.flush(sock)
-        except (ssl.SSLError, OSError) as error:
-            raise self._fail(error) from error
-        return written
-
-    def _require_established(self, sock: socket.socket) -> None:
-        status = self.advance_handshake(sock)
-        if status:
-            raise WasiError(status)
+                return b"".join(chunks), True
+            chunks.append(chunk)

@@ -1,4 +1,10 @@
-"""poll_oneoff over clocks, files, stdio and sockets."""
+"""poll_oneoff over clocks, files, stdio and sockets.
+
+Socket events follow timecraft (spec §4, poll_oneoff): readiness is the
+kernel's for the guest's own socket end, nbytes and flags are always 0 (no
+HANGUP), every event slot is zeroed before the completed ones are packed to
+the front, and an fd that fails makes every clock of the call fire at once.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import os
 import select
 import struct
 import time
+from typing import NamedTuple
 
 from host import wasi_abi as abi
 from host.descriptors import FdTable
@@ -14,7 +21,7 @@ from host.errors import WasiError
 from host.guest_memory import GuestMemory
 from host.hostcall import hostcall
 from host.wasi_process import clock_now
-from host.wasi_sockets import PollPlan, SocketDescriptor
+from host.wasi_sockets import is_socket
 
 _SUBSCRIPTION = struct.Struct("<QB7xIxxxxQQH6x")
 _EVENT = struct.Struct("<QHB5xQH6x")
@@ -23,6 +30,15 @@ _ALWAYS_READY = (abi.FILETYPE_REGULAR_FILE, abi.FILETYPE_DIRECTORY)
 # 24.8 days); longer guest timeouts are waited for in several.
 _LONGEST_WAIT_MS = 2**31 - 1
 _LONGEST_WAIT_NS = _LONGEST_WAIT_MS * 1_000_000
+_EVENT_SIZE = 32
+
+
+class PollPlan(NamedTuple):
+    """Wait for `events` on `host_fd`; `socket` events never carry HANGUP."""
+
+    host_fd: int
+    events: int
+    socket: bool
 
 
 class PollCalls:
@@ -36,9 +52,9 @@ class PollCalls:
         # descriptors; each guest fd can be watched for reading and writing.
         if count == 0 or count > 2 * self.table.max_descriptors + 1:
             return abi.EINVAL
-        # Both arrays must fit before anything is waited on or consumed.
+        # Both arrays must lie in memory before anything is read or waited for.
         self.memory.slice(subscriptions, 48 * count)
-        self.memory.slice(events, 32 * count)
+        self.memory.slice(events, _EVENT_SIZE * count)
         view = self.memory.view
         # (userdata, deadline in monotonic ns) and (userdata, type, fd)
         clocks: list[tuple[int, int]] = []
@@ -53,6 +69,7 @@ class PollCalls:
             else:
                 return abi.EINVAL
         results = self._wait(clocks, watches)
+        self.memory.write(events, bytes(_EVENT_SIZE * count))
         for index, (userdata, error, kind, nbytes, flags) in enumerate(results):
             _EVENT.pack_into(self.memory.view, events + 32 * index, userdata, error, kind,
                              nbytes, flags)
@@ -79,6 +96,8 @@ class PollCalls:
                     plan = self._plan(fd, kind)
                 except WasiError as error:
                     ready.append((userdata, error.errno, kind, 0, 0))
+                    # The timeout is then zero: every clock fires at once.
+                    clocks = [(clock, 0) for clock, _ in clocks]
                     continue
                 if plan is None:
                     ready.append((userdata, 0, kind, self._available(fd, kind), 0))
@@ -107,12 +126,10 @@ class PollCalls:
                 revents = reported.get(plan.host_fd, 0)
                 if not revents:
                     continue
-                if plan.settle is not None and not revents & (select.POLLERR | select.POLLNVAL):
-                    plan.settle()
-                    continue
-                hangup = abi.EVENT_FD_READWRITE_HANGUP if revents & select.POLLHUP else 0
+                hangup = abi.EVENT_FD_READWRITE_HANGUP \
+                    if revents & select.POLLHUP and not plan.socket else 0
                 errno = abi.EBADF if revents & select.POLLNVAL else 0
-                if revents & plan.events or hangup or errno or revents & select.POLLERR:
+                if revents & (plan.events | select.POLLHUP | select.POLLERR | select.POLLNVAL):
                     ready.append((userdata, errno, kind, 0, hangup))
             if ready or expired:
                 return ready + expired
@@ -120,11 +137,10 @@ class PollCalls:
     def _plan(self, fd: int, kind: int) -> PollPlan | None:
         descriptor = self.table.get(fd, abi.RIGHT_POLL_FD_READWRITE)
         writing = kind == abi.EVENTTYPE_FD_WRITE
-        if isinstance(descriptor, SocketDescriptor):
-            return descriptor.poll_plan(writing)
         if descriptor.filetype in _ALWAYS_READY:
             return None
-        return PollPlan(descriptor.host_fd, select.POLLOUT if writing else select.POLLIN)
+        return PollPlan(descriptor.host_fd, select.POLLOUT if writing else select.POLLIN,
+                        is_socket(descriptor))
 
     def _available(self, fd: int, kind: int) -> int:
         descriptor = self.table.entries.get(fd)

@@ -32,7 +32,8 @@ class RunRequest(NamedTuple):
     args: Sequence[str]
     env: Mapping[str, str] = MappingProxyType({})
     grants: Sequence[Grant] = ()
-    sockets: str = "none"
+    # The socket extension: "auto" detects it from the module's imports.
+    sockets: str = "auto"
     # Extra CA bundle trusted by hTLS, on top of the system trust store.
     ca_file: str | None = None
     limits: Limits = Limits()

@@ -1,174 +1,91 @@
-"""Sockets: preview 1's sock_* functions and the WasmEdge v2 socket extension."""
+"""Sockets: preview 1's sock_* functions and the WasmEdge v2 extension, as timecraft has them.
+
+The reference is /work/shared/spec/timecraft-sockets.md (the "spec" below):
+what the real runtime does, byte by byte. IPv4/IPv6 stream sockets live in
+the guest's virtual network (host/virtual_network.py); datagram and AF_UNIX
+sockets are real host sockets, as in timecraft. Every integer out-parameter
+is a 4-byte store; an output address writes only its family and address
+bytes; errors are the WASI numbers timecraft returns. Where timecraft ends
+the whole run (a failed TLS handshake, a dial error Go cannot map), the
+guest gets an errno and the host says why on stderr.
+"""
 
 from __future__ import annotations
 
-import select
 import socket
 import struct
-from typing import TYPE_CHECKING, Callable, NamedTuple
+import threading
+from typing import TYPE_CHECKING, Any, Callable
 
+from host import resolver
 from host import wasi_abi as abi
 from host.descriptors import Descriptor, FdTable
 from host.errors import WasiError
 from host.guest_memory import GuestMemory
 from host.hostcall import WASMEDGE, hostcall
+from host.virtual_network import (
+    CONNECTION_RIGHTS,
+    INET,
+    INET6,
+    SOCKET_RIGHTS,
+    Endpoint,
+    VirtualNetwork,
+    VirtualStreamSocket,
+)
 
 if TYPE_CHECKING:
     import ssl
 
-    from host.htls import TlsSession
+    from host.htls import TlsClient
 
-# WasmEdge constants (see the socket ABI spec).
-_FAMILIES = {1: socket.AF_INET, 2: socket.AF_INET6, 3: socket.AF_UNIX}
-_GUEST_FAMILY = {socket.AF_INET: 1, socket.AF_INET6: 2, socket.AF_UNIX: 3}
-_SOCKET_TYPES = {0: socket.SOCK_STREAM, 1: socket.SOCK_DGRAM, 2: socket.SOCK_STREAM}
-_GUEST_SOCKET_TYPE = {socket.SOCK_DGRAM: 1, socket.SOCK_STREAM: 2}
-_PROTOCOLS = {0: 0, 1: socket.IPPROTO_TCP, 2: socket.IPPROTO_UDP}
-_GUEST_PROTOCOL = {0: 0, socket.IPPROTO_TCP: 1, socket.IPPROTO_UDP: 2}
-_LEVEL_SOCKET = 0
-_LEVEL_TCP = 6
-HTLS_LEVEL = 0x74696D65
+UNIX = 3
+DGRAM, STREAM = 1, 2
+_HOST_FAMILIES = {INET: socket.AF_INET, INET6: socket.AF_INET6, UNIX: socket.AF_UNIX}
+LEVEL_SOCKET, LEVEL_TCP = 0, 6
+HTLS_LEVEL = 0x74696D65  # "time"
 HTLS_SERVER_NAME = 1
-# Integer options: (level, option) -> (host level, host option). Others at these
-# levels answer ENOTSUP, as timecraft does.
-_INTEGER_OPTIONS: dict[tuple[int, int], tuple[int, int]] = {
-    (_LEVEL_SOCKET, 0): (socket.SOL_SOCKET, socket.SO_REUSEADDR),
-    (_LEVEL_SOCKET, 3): (socket.SOL_SOCKET, socket.SO_DONTROUTE),
-    (_LEVEL_SOCKET, 4): (socket.SOL_SOCKET, socket.SO_BROADCAST),
-    (_LEVEL_SOCKET, 5): (socket.SOL_SOCKET, socket.SO_SNDBUF),
-    (_LEVEL_SOCKET, 6): (socket.SOL_SOCKET, socket.SO_RCVBUF),
-    (_LEVEL_SOCKET, 7): (socket.SOL_SOCKET, socket.SO_KEEPALIVE),
-    (_LEVEL_SOCKET, 8): (socket.SOL_SOCKET, socket.SO_OOBINLINE),
-    (_LEVEL_SOCKET, 10): (socket.SOL_SOCKET, socket.SO_RCVLOWAT),
-    (_LEVEL_TCP, 15): (socket.IPPROTO_TCP, socket.TCP_NODELAY),
-}
-_OPTION_TYPE, _OPTION_ERROR, _OPTION_ACCEPTCONN = 1, 2, 13
-_QUERY_OPTIONS = {_OPTION_TYPE, _OPTION_ERROR, _OPTION_ACCEPTCONN}
-# getaddrinfo hint flags: passive, canonname, numerichost, numericserv, v4mapped, all, addrconfig
-_AI_FLAGS = (socket.AI_PASSIVE, socket.AI_CANONNAME, socket.AI_NUMERICHOST,
-             socket.AI_NUMERICSERV, socket.AI_V4MAPPED, socket.AI_ALL, socket.AI_ADDRCONFIG)
-_ADDRINFO = struct.Struct("<HBBIIIIII")
-_SOCKADDR_HEADER = struct.Struct("<III")
-_ADDRESS_BUFFER = struct.Struct("<II")
-_V2_ADDRESS_SIZE = 128
-_GAI_ERRNO = {socket.EAI_NONAME: abi.ENOENT, socket.EAI_AGAIN: abi.EAGAIN,
-              socket.EAI_FAMILY: abi.EAFNOSUPPORT, socket.EAI_SERVICE: abi.EINVAL,
-              socket.EAI_SOCKTYPE: abi.ENOTSUP, socket.EAI_MEMORY: abi.WASI_ERRNO["NOMEM"]}
-_SHUTDOWN = {abi.SDFLAG_RD: socket.SHUT_RD, abi.SDFLAG_WR: socket.SHUT_WR,
-             abi.SDFLAG_RD | abi.SDFLAG_WR: socket.SHUT_RDWR}
+# Socket-level options in the WasmEdge numbering (spec §5).
+SO_TYPE, SO_ERROR, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_ACCEPTCONN = 1, 2, 5, 6, 10, 13
+TCP_NODELAY = 15
+_STRUCT_OPTIONS = frozenset({9, 11, 12, 14})  # linger, rcvtimeo, sndtimeo, bindtodevice
+_INT_OPTIONS = frozenset({0, 3, 4, 5, 6, 7, 8})  # these must come with a 4-byte value
+_QUERY_OPTIONS = frozenset({SO_TYPE, SO_ERROR, SO_ACCEPTCONN})
+# reuseaddr, dontroute, broadcast, keepalive, oobinline, rcvlowat: known, not supported.
+_REFUSED_OPTIONS = frozenset({0, 3, 4, 7, 8, SO_RCVLOWAT})
+_BUFFER_OPTIONS = {SO_SNDBUF: socket.SO_SNDBUF, SO_RCVBUF: socket.SO_RCVBUF}
+_ADDRESS_SIZE = 128  # the v2 address buffer
+_UNIX_NAME_MAX = 125
+_ADDRINFO = struct.Struct("<HBBIIIIII")  # flags family socktype protocol addrlen addr
+_ADDRINFO_NEXT = 24                      # canonname canonname_len next
+_SOCKADDR = struct.Struct("<BxxxII")     # family (one byte), sa_data_len, sa_data
+_RESULT_ADDRLEN = 16
+_OLD_SA_DATA_LEN, _WIDE_SA_DATA_LEN = 14, 26
 
 
-# Where timecraft serves its API; the builtin runtime serves it per guest elsewhere.
-TIMECRAFT_API_ADDRESS = ("127.0.0.1", 7463)
-_OWN_LOOPBACK = ("0.0.0.0", "127.0.0.1")
+class HostSocket(Descriptor):
+    """A datagram or AF_UNIX socket: a real host socket, as in timecraft."""
 
+    __slots__ = ("sock",)
 
-class NetworkView:
-    """What loopback addresses mean to this guest (see host/api.py).
-
-    A spawned process has `own_address`: its binds to 0.0.0.0 or 127.0.0.1,
-    and its connections to 127.0.0.1, land there instead. `api_address`, when
-    given, says where the guest's connections to timecraft's API address go.
-    """
-
-    def __init__(self, own_address: str | None = None,
-                 api_address: Callable[[], tuple[str, int]] | None = None) -> None:
-        self.own_address = own_address
-        self.api_address = api_address
-
-    def bind_target(self, address: object) -> object:
-        if self.own_address and isinstance(address, tuple) and address[0] in _OWN_LOOPBACK:
-            return self.own_address, address[1]
-        return address
-
-    def connect_target(self, address: object) -> object:
-        if self.api_address is not None and address == TIMECRAFT_API_ADDRESS:
-            return self.api_address()
-        if self.own_address and isinstance(address, tuple) and address[0] == "127.0.0.1":
-            return self.own_address, address[1]
-        return address
-
-
-class PollPlan(NamedTuple):
-    """How to wait for a descriptor: kernel events on `host_fd`, then `settle`.
-
-    Without `settle`, kernel readiness is guest readiness. With it, readiness
-    only means progress can be made (a TLS handshake step, for example): the
-    poller calls `settle` and asks for a new plan.
-    """
-
-    host_fd: int
-    events: int
-    settle: Callable[[], None] | None = None
-
-
-class SocketDescriptor(Descriptor):
-    __slots__ = ("sock", "tls", "has_transferred")
-
-    def __init__(self, sock: socket.socket, nonblocking: bool) -> None:
-        sock.setblocking(not nonblocking)
+    def __init__(self, sock: socket.socket, rights: int = SOCKET_RIGHTS,
+                 inheriting: int = CONNECTION_RIGHTS, flags: int = 0) -> None:
+        sock.setblocking(not flags & abi.FDFLAG_NONBLOCK)
         filetype = abi.FILETYPE_SOCKET_DGRAM if sock.type == socket.SOCK_DGRAM \
             else abi.FILETYPE_SOCKET_STREAM
-        super().__init__(sock.fileno(), filetype, abi.RIGHTS_SOCKET, 0,
-                         abi.FDFLAG_NONBLOCK if nonblocking else 0)
+        super().__init__(sock.fileno(), filetype, rights, inheriting, flags)
         self.sock = sock
-        self.tls: TlsSession | None = None
-        # hTLS may only start before any plaintext has crossed the wire.
-        self.has_transferred = False
 
     def read_into(self, buffers: list[memoryview]) -> int:
-        return self.receive(buffers, 0)[0]
+        return self.sock.recvmsg_into(buffers)[0]
 
     def write_from(self, buffers: list[memoryview]) -> int:
-        self.has_transferred = True
-        if self.tls is not None:
-            return self.tls.send(self.sock, buffers)
-        return self.sock.sendmsg(buffers)
-
-    def receive(self, buffers: list[memoryview], flags: int) -> tuple[int, int, object]:
-        """(bytes, host msg flags, sender address) for a recvmsg into `buffers`."""
-        self.has_transferred = True
-        if self.tls is not None:
-            return self.tls.recv_into(self.sock, buffers, bool(flags & socket.MSG_PEEK)), 0, None
-        received, _, message_flags, address = self.sock.recvmsg_into(buffers, 0, flags)
-        return received, message_flags, address
+        return self.sock.sendmsg(buffers, [], socket.MSG_NOSIGNAL)
 
     def set_nonblocking(self, nonblocking: bool) -> None:
         self.sock.setblocking(not nonblocking)
 
     def close(self) -> None:
         self.sock.close()
-
-    def poll_plan(self, writing: bool) -> PollPlan | None:
-        """None when the guest's operation can proceed right now."""
-        events = select.POLLOUT if writing else select.POLLIN
-        tls = self.tls
-        if tls is None or not self.is_connected():
-            return PollPlan(self.host_fd, events)
-        if not tls.established and not tls.failure:
-            if tls.advance_handshake(self.sock) == abi.EAGAIN:
-                wanted = select.POLLOUT if tls.has_unsent else select.POLLIN
-                return PollPlan(self.host_fd, wanted, self._settle_tls)
-        if tls.failure:
-            return None
-        if writing:
-            if tls.has_unsent and not tls.flush(self.sock):
-                return PollPlan(self.host_fd, select.POLLOUT, self._settle_tls)
-            return PollPlan(self.host_fd, events)
-        if tls.readable_now():
-            return None
-        return PollPlan(self.host_fd, select.POLLIN, self._settle_tls)
-
-    def _settle_tls(self) -> None:
-        tls = self.tls
-        assert tls is not None
-        try:
-            if tls.has_unsent:
-                tls.flush(self.sock)
-            else:
-                tls.receive(self.sock)
-        except OSError as error:
-            tls.failure = abi.from_host(error)
 
     def is_connected(self) -> bool:
         try:
@@ -178,83 +95,127 @@ class SocketDescriptor(Descriptor):
         return True
 
 
-class SocketCalls:
-    """Host functions for sockets. WasmEdge ones exist only when enabled."""
+SocketDescriptor = VirtualStreamSocket | HostSocket
 
-    def __init__(self, memory: GuestMemory, table: FdTable, extra_ca_file: str | None,
-                 network: NetworkView | None = None) -> None:
+
+def is_socket(descriptor: Descriptor) -> bool:
+    return isinstance(descriptor, (VirtualStreamSocket, HostSocket))
+
+
+def tls_sessions(ca_file: str | None) -> Callable[[bytes], TlsClient]:
+    """Starts hTLS sessions; the trust store is built (and ssl imported) on first use."""
+    context: ssl.SSLContext | None = None
+    lock = threading.Lock()
+
+    def start(server_name: bytes) -> TlsClient:
+        nonlocal context
+        from host.htls import TlsClient, client_context
+
+        with lock:  # tunnels start sessions from their own threads
+            if context is None:
+                context = client_context(ca_file)
+        return TlsClient(context, server_name)
+
+    return start
+
+
+# A guest address: an IP endpoint, or an AF_UNIX name ("@name" is abstract).
+GuestAddress = Endpoint | bytes
+
+
+class SocketCalls:
+    """Host functions for sockets. The WasmEdge ones exist only when the extension is on."""
+
+    def __init__(self, memory: GuestMemory, table: FdTable, network: VirtualNetwork) -> None:
         self.memory = memory
         self.table = table
-        self.network = network or NetworkView()
-        self._extra_ca_file = extra_ca_file
-        self._tls_context: ssl.SSLContext | None = None
+        self.network = network
 
     def _socket(self, fd: int, rights: int = 0) -> SocketDescriptor:
         descriptor = self.table.get(fd)
-        if not isinstance(descriptor, SocketDescriptor):
+        if not isinstance(descriptor, (VirtualStreamSocket, HostSocket)):
             raise WasiError(abi.ENOTSOCK)
-        return self.table.get(fd, rights)  # type: ignore[return-value]
+        self.table.get(fd, rights)
+        return descriptor
 
-    # -- addresses ---------------------------------------------------------------
+    # -- addresses (spec §3) ---------------------------------------------------------
 
-    def _read_address(self, descriptor_address: int, port: int, family: int) -> object:
-        buffer, length = _ADDRESS_BUFFER.unpack_from(self.memory.view, descriptor_address)
-        if length == 4:  # WasmEdge v1: bare IPv4 bytes
-            guest_family, raw = 1, self.memory.read(buffer, 4)
-        elif length == 16:  # WasmEdge v1: bare IPv6 bytes
-            guest_family, raw = 2, self.memory.read(buffer, 16)
-        elif length >= 18:
-            guest_family = self.memory.u16(buffer)
-            raw = self.memory.read(buffer + 2, {1: 4, 2: 16}.get(guest_family, min(length, 128) - 2))
-        else:
+    def _read_address(self, descriptor: int, port: int) -> GuestAddress:
+        """The address a {buf, buf_len} descriptor points at; the port keeps its low 16 bits."""
+        buffer, length = self.memory.u32(descriptor), self.memory.u32(descriptor + 4)
+        port &= 0xFFFF
+        if length in (4, 16):  # the v1 forms: bare IPv4 or IPv6 bytes
+            return Endpoint(self.memory.read(buffer, length), port)
+        if length != _ADDRESS_SIZE:
             raise WasiError(abi.EINVAL)
-        host_family = _FAMILIES.get(guest_family)
-        if host_family is None:
-            raise WasiError(abi.EAFNOSUPPORT)
-        if host_family != family:
-            raise WasiError(abi.EAFNOSUPPORT)
-        if host_family == socket.AF_INET:
-            return socket.inet_ntop(socket.AF_INET, raw), port
-        if host_family == socket.AF_INET6:
-            return socket.inet_ntop(socket.AF_INET6, raw), port, 0, 0
-        path = raw.split(b"\0", 1)[0]
-        if not path.startswith(b"@"):
-            # Filesystem sockets would bypass the directory grants; abstract ones do not.
-            raise WasiError(abi.EACCES)
-        return b"\0" + path[1:]
-
-    def _write_address(self, descriptor_address: int, address: object, family: int) -> int:
-        """Store `address` in the guest's address buffer; returns its port."""
-        buffer, length = _ADDRESS_BUFFER.unpack_from(self.memory.view, descriptor_address)
-        port = 0
-        if family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-            raw = socket.inet_pton(family, address[0])
-            port = address[1]
-        elif isinstance(address, (bytes, str)) and address:
-            name = address.encode() if isinstance(address, str) else address
-            raw = (b"@" + name[1:] if name.startswith(b"\0") else name)[:125] + b"\0"
-        else:
-            raw = b""
-        if length in (4, 16):
-            if len(raw) != length:
+        raw = self.memory.read(buffer, _ADDRESS_SIZE)
+        family = int.from_bytes(raw[:2], "little")
+        if family == INET:
+            return Endpoint(raw[2:6], port)
+        if family == INET6:
+            return Endpoint(raw[2:18], port)
+        if family == UNIX:
+            end = raw.find(b"\0", 2)
+            if end < 0:
                 raise WasiError(abi.EINVAL)
-            self.memory.write(buffer, raw)
-            return port
-        if length < 2 + len(raw):
+            return raw[2:end]
+        raise WasiError(abi.EINVAL)
+
+    def _write_address(self, descriptor: int, address: GuestAddress) -> int:
+        """Store `address` in the guest's 128-byte buffer; returns the port."""
+        buffer, length = self.memory.u32(descriptor), self.memory.u32(descriptor + 4)
+        if length != _ADDRESS_SIZE:
             raise WasiError(abi.EINVAL)
-        self.memory.put_u16(buffer, _GUEST_FAMILY.get(family, 0) if raw else 0)
-        self.memory.write(buffer + 2, raw)
-        return port
+        self.memory.slice(buffer, _ADDRESS_SIZE)  # nothing is written unless all of it fits
+        if isinstance(address, Endpoint):
+            self.memory.put_u16(buffer, address.family)
+            self.memory.write(buffer + 2, address.ip)
+            return address.port
+        name = b"@" + address[1:] if address.startswith(b"\0") else address
+        if len(name) > _UNIX_NAME_MAX:
+            raise WasiError(abi.EINVAL)
+        self.memory.put_u16(buffer, UNIX)
+        self.memory.write(buffer + 2, name + b"\0")
+        return 0
+
+    @staticmethod
+    def _host_address(sock: socket.socket, address: GuestAddress) -> tuple[Any, ...] | bytes:
+        """`address` for a real socket's bind/connect/sendto."""
+        if sock.family == socket.AF_UNIX:
+            if isinstance(address, Endpoint):
+                raise WasiError(abi.EAFNOSUPPORT)
+            if not address:
+                raise WasiError(abi.EINVAL)
+            if not address.startswith(b"@"):
+                # A file-system socket would bypass the directory grants.
+                raise WasiError(abi.EACCES)
+            return b"\0" + address[1:]
+        if not isinstance(address, Endpoint) or \
+                _HOST_FAMILIES[address.family] != sock.family:
+            raise WasiError(abi.EAFNOSUPPORT)
+        return address.host_address()
+
+    @staticmethod
+    def _guest_address(sock: socket.socket, address: object) -> GuestAddress:
+        if sock.family == socket.AF_UNIX:
+            if isinstance(address, str):
+                return address.encode("utf-8", "surrogateescape")
+            return bytes(address) if isinstance(address, (bytes, bytearray)) else b""
+        assert isinstance(address, tuple)
+        return Endpoint.from_host(address)
 
     # -- preview 1 ---------------------------------------------------------------
 
     @hostcall("iii")
     def sock_accept(self, fd: int, flags: int, out: int) -> int:
         listener = self._socket(fd, abi.RIGHT_SOCK_ACCEPT)
-        if flags & ~abi.FDFLAG_NONBLOCK:
-            return abi.EINVAL
-        connection, _ = listener.sock.accept()
-        accepted = SocketDescriptor(connection, bool(flags & abi.FDFLAG_NONBLOCK))
+        flags &= 0xFFFF  # stored verbatim in the new fd's fdstat; NONBLOCK matters
+        accepted: SocketDescriptor
+        if isinstance(listener, VirtualStreamSocket):
+            accepted = listener.accept(flags)
+        else:
+            connection = listener.sock.accept()[0]
+            accepted = HostSocket(connection, CONNECTION_RIGHTS, 0, flags)
         self.memory.put_u32(out, self.table.add(accepted))
         return 0
 
@@ -262,236 +223,255 @@ class SocketCalls:
     def sock_recv(self, fd: int, iovs: int, iovs_len: int, riflags: int, out_nread: int,
                   out_roflags: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_READ)
-        received, message_flags = self._receive(descriptor, iovs, iovs_len, riflags)[:2]
+        received, roflags, _ = self._receive(descriptor, iovs, iovs_len, riflags)
         self.memory.put_u32(out_nread, received)
-        self.memory.put_u16(out_roflags, message_flags)
+        self.memory.put_u32(out_roflags, roflags)  # 4 bytes, as timecraft writes it
         return 0
 
     def _receive(self, descriptor: SocketDescriptor, iovs: int, iovs_len: int,
                  riflags: int) -> tuple[int, int, object]:
-        if riflags & ~(abi.RIFLAG_RECV_PEEK | abi.RIFLAG_RECV_WAITALL):
-            raise WasiError(abi.EINVAL)
-        host_flags = (socket.MSG_PEEK if riflags & abi.RIFLAG_RECV_PEEK else 0) | (
+        """(bytes, roflags, sender). PEEK and WAITALL are the flags; others are ignored."""
+        buffers = self.memory.iovecs(iovs, iovs_len) or [memoryview(bytearray())]
+        peek = bool(riflags & abi.RIFLAG_RECV_PEEK)
+        if isinstance(descriptor, VirtualStreamSocket):
+            return descriptor.receive(buffers, peek), 0, None
+        flags = (socket.MSG_PEEK if peek else 0) | (
             socket.MSG_WAITALL if riflags & abi.RIFLAG_RECV_WAITALL else 0)
-        buffers = self.memory.iovecs(iovs, iovs_len)
-        received, message_flags, address = descriptor.receive(buffers, host_flags)
+        received, _, message_flags, sender = descriptor.sock.recvmsg_into(buffers, 0, flags)
         truncated = abi.ROFLAG_RECV_DATA_TRUNCATED if message_flags & socket.MSG_TRUNC else 0
-        return received, truncated, address
+        return received, truncated, sender
 
     @hostcall("iiiii")
     def sock_send(self, fd: int, iovs: int, iovs_len: int, _siflags: int, out: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_WRITE)
+        # siflags are ignored, as in timecraft.
         self.memory.put_u32(out, descriptor.write_from(self.memory.iovecs(iovs, iovs_len)))
         return 0
 
     @hostcall("ii")
     def sock_shutdown(self, fd: int, how: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_SOCK_SHUTDOWN)
-        if how not in _SHUTDOWN:
+        if how & ~(abi.SDFLAG_RD | abi.SDFLAG_WR):
             return abi.EINVAL
-        descriptor.sock.shutdown(_SHUTDOWN[how])
+        # timecraft ORs Linux's SHUT_RD (0) and SHUT_WR (1): RD|WR shuts only the
+        # writing side, and 0 shuts the reading side.
+        host_how = socket.SHUT_WR if how & abi.SDFLAG_WR else socket.SHUT_RD
+        if isinstance(descriptor, VirtualStreamSocket):
+            descriptor.shutdown(host_how)
+        else:
+            descriptor.sock.shutdown(host_how)
         return 0
 
     # -- WasmEdge extension ------------------------------------------------------
 
     @hostcall("iii", abi=WASMEDGE)
     def sock_open(self, family: int, socket_type: int, out: int) -> int:
-        host_family = _FAMILIES.get(family)
-        if host_family is None:
+        if family not in _HOST_FAMILIES:
             return abi.EAFNOSUPPORT
-        host_type = _SOCKET_TYPES.get(socket_type)
-        if host_type is None:
-            return abi.EINVAL
-        sock = socket.socket(host_family, host_type)
-        self.memory.put_u32(out, self.table.add(SocketDescriptor(sock, False)))
+        if socket_type not in (DGRAM, STREAM):
+            return abi.EPROTONOSUPPORT
+        created: SocketDescriptor
+        if family in (INET, INET6) and socket_type == STREAM:
+            created = VirtualStreamSocket(self.network, family)
+        else:
+            created = HostSocket(socket.socket(
+                _HOST_FAMILIES[family], socket.SOCK_STREAM if socket_type == STREAM
+                else socket.SOCK_DGRAM))
+        self.memory.put_u32(out, self.table.add(created))
         return 0
 
     @hostcall("iii", abi=WASMEDGE)
     def sock_bind(self, fd: int, address: int, port: int) -> int:
-        descriptor = self._socket(fd)
-        target = self._read_address(address, port, descriptor.sock.family)
-        descriptor.sock.bind(self.network.bind_target(target))
+        descriptor = self._socket(fd, abi.RIGHT_SOCK_ACCEPT)
+        target = self._read_address(address, port)
+        if isinstance(descriptor, VirtualStreamSocket):
+            if not isinstance(target, Endpoint):
+                return abi.EAFNOSUPPORT
+            descriptor.bind(target)
+        else:
+            descriptor.sock.bind(self._host_address(descriptor.sock, target))
         return 0
 
     @hostcall("iii", abi=WASMEDGE)
     def sock_connect(self, fd: int, address: int, port: int) -> int:
         descriptor = self._socket(fd)
-        target = self.network.connect_target(
-            self._read_address(address, port, descriptor.sock.family))
+        target = self._read_address(address, port)
+        if isinstance(descriptor, VirtualStreamSocket):
+            if not isinstance(target, Endpoint):
+                return abi.EAFNOSUPPORT
+            return descriptor.connect(target)
+        host_target = self._host_address(descriptor.sock, target)
         if descriptor.flags & abi.FDFLAG_NONBLOCK:
-            return abi.from_host_number(descriptor.sock.connect_ex(target))
-        descriptor.sock.connect(target)
-        self._start_tls_if_ready(descriptor)
+            return abi.from_host_number(descriptor.sock.connect_ex(host_target))
+        descriptor.sock.connect(host_target)
         return 0
 
     @hostcall("ii", abi=WASMEDGE)
     def sock_listen(self, fd: int, backlog: int) -> int:
-        self._socket(fd).sock.listen(backlog)
+        descriptor = self._socket(fd, abi.RIGHT_SOCK_ACCEPT)
+        if isinstance(descriptor, VirtualStreamSocket):
+            descriptor.listen()  # the backlog is ignored, as in timecraft
+        else:
+            descriptor.sock.listen(min(backlog, socket.SOMAXCONN))
         return 0
 
     @hostcall("iiiiiiii", abi=WASMEDGE)
     def sock_recv_from(self, fd: int, iovs: int, iovs_len: int, address: int, riflags: int,
                        out_port: int, out_nread: int, out_roflags: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_READ)
-        received, truncated, sender = self._receive(descriptor, iovs, iovs_len, riflags)
-        port = self._write_address(address, sender, descriptor.sock.family)
+        # The data is received first: a failure below leaves it consumed.
+        received, roflags, sender = self._receive(descriptor, iovs, iovs_len, riflags)
+        if descriptor.filetype == abi.FILETYPE_SOCKET_STREAM or sender is None:
+            return abi.EINVAL  # a stream has no per-message sender
+        assert isinstance(descriptor, HostSocket)
+        port = self._write_address(address, self._guest_address(descriptor.sock, sender))
         self.memory.put_u32(out_port, port)
         self.memory.put_u32(out_nread, received)
-        self.memory.put_u16(out_roflags, truncated)
-        return 0
-
-    @hostcall("iiiiiii", name="sock_recv_from", abi=WASMEDGE)
-    def sock_recv_from_v1(self, fd: int, iovs: int, iovs_len: int, address: int, riflags: int,
-                          out_nread: int, out_roflags: int) -> int:
-        descriptor = self._socket(fd, abi.RIGHT_FD_READ)
-        received, truncated, sender = self._receive(descriptor, iovs, iovs_len, riflags)
-        self._write_address(address, sender, descriptor.sock.family)
-        self.memory.put_u32(out_nread, received)
-        self.memory.put_u16(out_roflags, truncated)
+        self.memory.put_u32(out_roflags, roflags)
         return 0
 
     @hostcall("iiiiiii", abi=WASMEDGE)
     def sock_send_to(self, fd: int, iovs: int, iovs_len: int, address: int, port: int,
                      _siflags: int, out: int) -> int:
         descriptor = self._socket(fd, abi.RIGHT_FD_WRITE)
-        target = self._read_address(address, port, descriptor.sock.family)
-        sent = descriptor.sock.sendmsg(self.memory.iovecs(iovs, iovs_len), [], 0, target)
-        self.memory.put_u32(out, sent)
+        target = self._read_address(address, port)
+        buffers = self.memory.iovecs(iovs, iovs_len)
+        if isinstance(descriptor, VirtualStreamSocket):
+            if descriptor.state is not None:
+                return abi.EISCONN
+            # timecraft reports an unconnected stream's data as sent, and drops it.
+            self.memory.put_u32(out, sum(len(buffer) for buffer in buffers))
+            return 0
+        if descriptor.is_connected():
+            return abi.EISCONN
+        host_target = self._host_address(descriptor.sock, target)
+        self.memory.put_u32(out, descriptor.sock.sendmsg(buffers, [], socket.MSG_NOSIGNAL,
+                                                         host_target))
         return 0
 
     @hostcall("iiiii", abi=WASMEDGE)
     def sock_getsockopt(self, fd: int, level: int, option: int, out: int, value_len: int) -> int:
         descriptor = self._socket(fd)
-        if value_len != 4:
+        if level == LEVEL_SOCKET and option in _STRUCT_OPTIONS:
+            return abi.ENOTSUP  # whatever the length
+        if value_len != 4:  # a length passed by value, not a pointer
             return abi.EINVAL
-        sock = descriptor.sock
-        if level == _LEVEL_SOCKET and option == _OPTION_TYPE:
-            value = _GUEST_SOCKET_TYPE.get(sock.type, 0)
-        elif level == _LEVEL_SOCKET and option == _OPTION_ERROR:
-            value = abi.from_host_number(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
-        elif level == _LEVEL_SOCKET and option == _OPTION_ACCEPTCONN:
-            value = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
-        elif (level, option) in _INTEGER_OPTIONS:
-            value = sock.getsockopt(*_INTEGER_OPTIONS[(level, option)])
-        elif level in (_LEVEL_SOCKET, _LEVEL_TCP):
-            return abi.ENOTSUP
-        else:
-            return abi.ENOPROTOOPT
-        self.memory.put_u32(out, value & 0xFFFFFFFF)
+        self.memory.put_u32(out, self._get_option(descriptor, level, option) & 0xFFFFFFFF)
         return 0
+
+    @staticmethod
+    def _get_option(descriptor: SocketDescriptor, level: int, option: int) -> int:
+        if level == LEVEL_SOCKET:
+            if option == SO_TYPE:
+                return STREAM if descriptor.filetype == abi.FILETYPE_SOCKET_STREAM else DGRAM
+            if option == SO_ERROR:
+                if isinstance(descriptor, VirtualStreamSocket):
+                    return descriptor.take_error()
+                return abi.from_host_number(
+                    descriptor.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+            if option in _BUFFER_OPTIONS:
+                sock = descriptor.guest_end if isinstance(descriptor, VirtualStreamSocket) \
+                    else descriptor.sock
+                return sock.getsockopt(socket.SOL_SOCKET, _BUFFER_OPTIONS[option])
+            if option == SO_ACCEPTCONN:
+                if isinstance(descriptor, VirtualStreamSocket):
+                    return int(descriptor.listening)
+                return descriptor.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+            if option in _REFUSED_OPTIONS:
+                raise WasiError(abi.ENOTSUP)
+        elif level == LEVEL_TCP and option == TCP_NODELAY:
+            raise WasiError(abi.ENOTSUP)
+        raise WasiError(abi.EINVAL)  # unknown, including the hTLS option
 
     @hostcall("iiiii", abi=WASMEDGE)
     def sock_setsockopt(self, fd: int, level: int, option: int, value: int,
                         value_len: int) -> int:
         descriptor = self._socket(fd)
-        if level == HTLS_LEVEL:
-            return self._enable_tls(descriptor, option, self.memory.read(value, value_len))
-        if (level, option) in _INTEGER_OPTIONS:
+        if level == LEVEL_SOCKET and option in _STRUCT_OPTIONS:
+            return abi.ENOTSUP
+        number = 0
+        if (level == LEVEL_SOCKET and option in _INT_OPTIONS) or \
+                (level == LEVEL_TCP and option == TCP_NODELAY):
             if value_len != 4:
                 return abi.EINVAL
-            host_level, host_option = _INTEGER_OPTIONS[(level, option)]
-            descriptor.sock.setsockopt(host_level, host_option,
-                                       struct.unpack("<i", self.memory.read(value, 4))[0])
+            number = struct.unpack("<i", self.memory.read(value, 4))[0]
+        if level == LEVEL_SOCKET:
+            if option in _BUFFER_OPTIONS:
+                sock = descriptor.guest_end if isinstance(descriptor, VirtualStreamSocket) \
+                    else descriptor.sock
+                sock.setsockopt(socket.SOL_SOCKET, _BUFFER_OPTIONS[option], number)
+                return 0
+            if option in _QUERY_OPTIONS:
+                return abi.ENOTSUP
+            if option in _REFUSED_OPTIONS:
+                return abi.ENOPROTOOPT
+        elif level == LEVEL_TCP and option == TCP_NODELAY:
+            # Virtual TCP has no Nagle to turn off; a real socket's kernel refuses it.
+            return abi.ENOTSUP if isinstance(descriptor, VirtualStreamSocket) \
+                else abi.ENOPROTOOPT
+        elif level == HTLS_LEVEL:
+            server_name = self.memory.read(value, value_len)  # used verbatim
+            if not isinstance(descriptor, VirtualStreamSocket):
+                return abi.ENOTSUP
+            if option != HTLS_SERVER_NAME:
+                return abi.EINVAL
+            descriptor.set_htls(server_name)
             return 0
-        if level in (_LEVEL_SOCKET, _LEVEL_TCP):
-            return abi.ENOTSUP  # linger, timeouts, bindtodevice and the query options
-        return abi.ENOPROTOOPT
+        self.memory.read(value, value_len)  # unknown options are still read, then refused
+        return abi.EINVAL
 
-    def _enable_tls(self, descriptor: SocketDescriptor, option: int, value: bytes) -> int:
-        if option != HTLS_SERVER_NAME:
-            return abi.ENOPROTOOPT
-        if descriptor.sock.type != socket.SOCK_STREAM or descriptor.sock.family not in (
-                socket.AF_INET, socket.AF_INET6):
-            return abi.EINVAL
-        if descriptor.tls is not None or descriptor.has_transferred:
-            return abi.EINVAL  # too late: plaintext may already have crossed the wire
-        server_name = value.split(b"\0", 1)[0].decode("ascii", "strict")
-        if not server_name:
-            return abi.EINVAL
-        from host.htls import TlsSession, client_context  # ssl is slow to import
-
-        if self._tls_context is None:
-            self._tls_context = client_context(self._extra_ca_file)
-        descriptor.tls = TlsSession(self._tls_context, server_name)
-        return self._start_tls_if_ready(descriptor)
-
-    @staticmethod
-    def _start_tls_if_ready(descriptor: SocketDescriptor) -> int:
-        """Begin the handshake once connected; a blocking socket completes it here."""
-        tls = descriptor.tls
-        if tls is None or not descriptor.is_connected():
-            return 0
-        status = tls.advance_handshake(descriptor.sock)
-        return 0 if status == abi.EAGAIN else status
-
-    def _local_or_peer(self, fd: int, peer: bool) -> tuple[object, int]:
-        sock = self._socket(fd).sock
-        return (sock.getpeername() if peer else sock.getsockname()), sock.family
+    def _name(self, fd: int, peer: bool) -> GuestAddress:
+        descriptor = self._socket(fd)
+        if isinstance(descriptor, VirtualStreamSocket):
+            return descriptor.peer_name() if peer else descriptor.local_name()
+        sock = descriptor.sock
+        return self._guest_address(sock, sock.getpeername() if peer else sock.getsockname())
 
     @hostcall("iii", abi=WASMEDGE)
     def sock_getlocaladdr(self, fd: int, address: int, out_port: int) -> int:
-        found, family = self._local_or_peer(fd, False)
-        self.memory.put_u32(out_port, self._write_address(address, found, family))
+        self.memory.put_u32(out_port, self._write_address(address, self._name(fd, False)))
         return 0
 
     @hostcall("iii", abi=WASMEDGE)
     def sock_getpeeraddr(self, fd: int, address: int, out_port: int) -> int:
-        found, family = self._local_or_peer(fd, True)
-        self.memory.put_u32(out_port, self._write_address(address, found, family))
+        self.memory.put_u32(out_port, self._write_address(address, self._name(fd, True)))
         return 0
 
     @hostcall("iiiiiiii", abi=WASMEDGE)
     def sock_getaddrinfo(self, name: int, name_len: int, service: int, service_len: int,
                          hints: int, results: int, max_results: int, out_count: int) -> int:
-        host = self.memory.read(name, name_len).split(b"\0", 1)[0].decode("idna")
-        port_text = self.memory.read(service, service_len).split(b"\0", 1)[0].decode("ascii")
-        if not host and not port_text:
-            return abi.EINVAL
-        hint_flags, hint_family, hint_type, hint_protocol = _ADDRINFO.unpack_from(
-            self.memory.view, hints)[:4] if hints else (0, 0, 0, 0)
-        host_flags = 0
-        for bit, host_flag in enumerate(_AI_FLAGS):
-            if hint_flags & (1 << bit):
-                host_flags |= host_flag
-        try:
-            found = socket.getaddrinfo(
-                host or None, port_text or None, _FAMILIES.get(hint_family, 0) if hint_family
-                in (1, 2) else 0, _SOCKET_TYPES.get(hint_type, 0) if hint_type else 0,
-                _PROTOCOLS.get(hint_protocol, 0), host_flags)
-        except socket.gaierror as error:
-            return _GAI_ERRNO.get(error.errno, abi.EIO)
-        record = self.memory.u32(results)
+        node = resolver.strip_nul(self.memory.read(name, name_len))
+        port_text = resolver.strip_nul(self.memory.read(service, service_len))
+        flags, family, socket_type, protocol = _ADDRINFO.unpack(
+            self.memory.read(hints, _ADDRINFO.size))[:4]
+        found = resolver.lookup(node, port_text, flags, family, socket_type, protocol,
+                                max_results)
+        record = self.memory.u32(results)  # *res is read, never written
         count = 0
-        for family, socket_type, protocol, canonical, address in found:
-            if socket_type not in _GUEST_SOCKET_TYPE:
-                continue  # e.g. the resolver's SOCK_RAW entries: the ABI has no raw sockets
-            if count >= max_results or record == 0:
-                break
-            self._fill_addrinfo(record, family, socket_type, protocol, canonical, address)
+        for item in found:
+            self._fill_result(record, item)
             count += 1
-            record = self.memory.u32(record + 24)
+            record = self.memory.u32(record + _ADDRINFO_NEXT)
+            if record == 0:
+                break
         self.memory.put_u32(out_count, count)
         return 0
 
-    def _fill_addrinfo(self, record: int, family: int, socket_type: int, protocol: int,
-                       canonical: str, address: tuple) -> None:
-        fields = list(_ADDRINFO.unpack_from(self.memory.view, record))
-        raw = socket.inet_pton(family, address[0])
-        fields[1] = _GUEST_FAMILY.get(family, 0)
-        fields[2] = _GUEST_SOCKET_TYPE.get(socket_type, 0)
-        fields[3] = _GUEST_PROTOCOL.get(protocol, 0)
-        fields[4] = 2 + len(raw)
+    def _fill_result(self, record: int, found: resolver.Found) -> None:
+        """Write only what timecraft writes: addr_len, canonname_len, the family byte, sa_data."""
+        fields = list(_ADDRINFO.unpack(self.memory.read(record, _ADDRINFO.size)))
         sockaddr = fields[5]
-        if sockaddr:
-            data_len, data = _SOCKADDR_HEADER.unpack_from(self.memory.view, sockaddr)[1:]
-            if data_len < 2 + len(raw):
-                raise WasiError(abi.EINVAL)
-            _SOCKADDR_HEADER.pack_into(self.memory.view, sockaddr, fields[1], 2 + len(raw), data)
-            self.memory.write(data, struct.pack(">H", address[1]) + raw)
-        if fields[6] and canonical:
-            name = canonical.encode()[:fields[7]]
-            self.memory.write(fields[6], name)
-            fields[7] = len(name)
-        elif fields[6]:
-            fields[7] = 0
+        if sockaddr == 0:
+            raise WasiError(abi.EFAULT)
+        _, data_len, data = _SOCKADDR.unpack(self.memory.read(sockaddr, _SOCKADDR.size))
+        if data_len == _OLD_SA_DATA_LEN:
+            data_len = _WIDE_SA_DATA_LEN  # v1 guests declare 14 bytes and get 26
+        encoded = struct.pack(">H", found.port) + found.address
+        if data_len < len(encoded):
+            raise WasiError(abi.EFAULT)
+        self.memory.slice(data, data_len)  # all of sa_data must lie in memory
+        fields[4] = _RESULT_ADDRLEN
+        fields[7] = 0  # no canonical name, ever
         _ADDRINFO.pack_into(self.memory.view, record, *fields)
+        self.memory.write(sockaddr, bytes([found.family]))
+        self.memory.write(data, encoded)

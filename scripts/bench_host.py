@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from host.htls import CA_FILE_ENV
+from host.htls import CERT_FILE_ENV
 from scripts import layout
 from scripts.runtime import Guest, guest_command
 from scripts.shell import StageError, say
@@ -34,6 +34,7 @@ SMALL_WRITES = 20_000
 DOWNLOAD_RUNS = 3
 COMPARED_RUNTIMES = ("builtin", "wasmtime")
 GUEST_TIMEOUT = 300  # seconds; a stuck host fails the measurement, never hangs the bench
+SERVER_ADDRESS = "127.0.0.2"  # reached through the host's dialer, as under timecraft
 
 # Modules a real program pulls in at start: many small reads from the zip.
 IMPORT_HEAVY = """\
@@ -182,8 +183,11 @@ def _payload_handler(payload: bytes) -> type[http.server.BaseHTTPRequestHandler]
 
 @contextmanager
 def payload_server(payload: bytes, tls: ssl.SSLContext | None) -> Iterator[int]:
-    """An HTTP(S) server on 127.0.0.1 serving `payload`; yields its port."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _payload_handler(payload))
+    """An HTTP(S) server on 127.0.0.2 serving `payload`; yields its port.
+
+    Not 127.0.0.1: that is the guest's own loopback, as under timecraft.
+    """
+    server = http.server.ThreadingHTTPServer((SERVER_ADDRESS, 0), _payload_handler(payload))
     server.daemon_threads = True
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
@@ -257,8 +261,8 @@ def small_writes(bench: Bench, runs: int) -> list[Row]:
 def _download(bench: Bench, port: int, scheme: str, size: int,
               host_env: Mapping[str, str] | None = None) -> str:
     script = bench.script("download.py", DOWNLOAD)
-    # The name, not 127.0.0.1: with TLS it is the name the certificate is checked against.
-    args = [script.name, "localhost", str(port), scheme]
+    # With TLS the certificate is checked against this address (its IP SAN).
+    args = [script.name, SERVER_ADDRESS, str(port), scheme]
     rates = []
     for _ in range(DOWNLOAD_RUNS):
         _, stdout = bench.run("builtin", args, host_env)
@@ -283,11 +287,11 @@ def https_download(bench: Bench, payload: bytes) -> list[Row]:
                                "test CA") from error
     authority = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    authority.issue_cert("localhost").configure_cert(context)
+    authority.issue_cert(SERVER_ADDRESS).configure_cert(context)
     ca_file = bench.workdir / "ca.pem"
     authority.cert_pem.write_to_path(str(ca_file))
     with payload_server(payload, context) as port:
-        rate = _download(bench, port, "https", len(payload), {CA_FILE_ENV: str(ca_file)})
+        rate = _download(bench, port, "https", len(payload), {CERT_FILE_ENV: str(ca_file)})
     return [Row(f"HTTPS (hTLS) download, {len(payload) >> 20} MB", rate, "no sockets", "", "")]
 
 

@@ -1,10 +1,18 @@
 """TLS for python.wasm, offloaded to the WASI host ("hTLS").
 
-The guest has no OpenSSL: CPython's `_ssl` is not built. Instead, wrapping a
-connected TCP socket calls `setsockopt(fd, 0x74696d65, 1, server_name)`; from
-then on the host runs a TLS client on that connection (handshake, certificate
-chain and server name checked against the *host's* trust store) and the
-guest's send/recv carry plaintext.
+The guest has no OpenSSL: CPython's `_ssl` is not built. Instead, once a
+wrapped TCP socket is connected, it calls `setsockopt(fd, 0x74696d65, 1,
+server_name)` (the name's bytes, without a trailing NUL), before any byte is
+sent or received; from then on the host runs a TLS client on that connection
+(handshake, certificate chain and server name checked against the *host's*
+trust store) and the guest's send/recv carry plaintext.
+
+The host does the handshake in the background: the socket is writable at
+once, and recv waits (or reports EAGAIN) until decrypted data arrives. A
+failed handshake shows on the next recv or send; under the real timecraft
+runtime it ends the whole run instead ("unexpected error: tls: ..."), so no
+guest code sees it. Trust anchors are the host's: timecraft (like the
+built-in host) honours SSL_CERT_FILE and SSL_CERT_DIR in its own environment.
 
 This module keeps the part of the standard `ssl` API that `http.client`,
 `urllib.request`, `urllib3` and `requests` use. What hTLS cannot do raises
@@ -24,7 +32,8 @@ check. The rule for settings that cannot be passed to the host:
 Known deviations from CPython's `ssl`, each deliberate:
 
 * `load_verify_locations()` is accepted but its CA files are not used: trust
-  anchors come from the host (system store, plus the host's `--ca-file`).
+  anchors come from the host (its system store or SSL_CERT_FILE/SSL_CERT_DIR,
+  plus the built-in host's `--ca-file`).
   It is accepted because `requests` calls it at import time with certifi's
   bundle, which is close to the system store.
 * `getpeercert()` raises: the certificate never leaves the host.
@@ -40,7 +49,7 @@ from __future__ import annotations
 import base64
 import enum
 import errno as _errno
-import select
+import os
 import socket
 from collections import namedtuple
 from typing import Any, Iterable, NamedTuple
@@ -240,10 +249,11 @@ def _errno_name(number: int | None) -> str:
 def _host_failure(error: OSError, server_hostname: str, *, writing: bool) -> OSError:
     """The exception to raise for `error` from a socket call on an hTLS socket.
 
-    The host reports a failed TLS session as an errno on whatever call comes
-    next: EACCES when the certificate or name is not trusted, EIO (or EPROTO)
-    for other TLS failures. Connection-level errors (resets, timeouts) are
-    raised unchanged, as CPython's ssl module does.
+    The built-in host reports a failed TLS session as an errno on whatever
+    call comes next: EACCES when the certificate or name is not trusted, EIO
+    (or EPROTO) for other TLS failures. (timecraft ends the run instead.)
+    Connection-level errors (resets, timeouts) are raised unchanged, as
+    CPython's ssl module does.
     """
     if isinstance(error, SSLError):
         return error
@@ -557,6 +567,8 @@ class SSLSocket(socket.socket):
     do_handshake_on_connect: bool
     suppress_ragged_eofs: bool
     server_side: bool
+    _server_name: bytes  # the hTLS option's value
+    _htls_started: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(f"{type(self).__name__} does not have a public constructor. "
@@ -576,17 +588,29 @@ class SSLSocket(socket.socket):
         self.do_handshake_on_connect = do_handshake_on_connect
         self.suppress_ragged_eofs = True
         self.server_side = False
+        self._server_name = name
+        self._htls_started = False
         try:
-            try:
-                self.setsockopt(_HTLS_LEVEL, _HTLS_SERVER_NAME, name)
-            except OSError as error:
-                raise self._setsockopt_failure(error) from error
-            if do_handshake_on_connect and self._is_connected():
-                self.do_handshake()
+            # The host accepts the option only once the socket is connected
+            # (EINVAL before): an unconnected socket gets it in connect().
+            if self._is_connected():
+                self._start_htls()
+                if do_handshake_on_connect:
+                    self.do_handshake()
         except BaseException:
             self.close()
             raise
         return self
+
+    def _start_htls(self) -> None:
+        """Hand the connection to the host's TLS client, before any I/O on it."""
+        if self._htls_started:
+            return
+        try:
+            self.setsockopt(_HTLS_LEVEL, _HTLS_SERVER_NAME, self._server_name)
+        except OSError as error:
+            raise self._setsockopt_failure(error) from error
+        self._htls_started = True
 
     def _setsockopt_failure(self, error: OSError) -> OSError:
         if error.errno in (_errno.ENOPROTOOPT, _errno.ENOTSUP, _errno.EOPNOTSUPP):
@@ -614,38 +638,42 @@ class SSLSocket(socket.socket):
     # -- handshake -------------------------------------------------------------------
 
     def do_handshake(self, block: bool = False) -> None:
-        """Wait for the host's handshake and raise its failure, if any.
+        """Raise a failure the host has already reported; never waits.
 
-        The host reports the socket not writable until its handshake has
-        finished or failed, so this waits for writability (within the socket's
-        timeout), then peeks without blocking to collect a failure.
+        The host runs the handshake in the background and says nothing while
+        it runs: the socket is writable at once, and recv reports EAGAIN until
+        decrypted data arrives. There is nothing to wait for, so this only
+        peeks without blocking: a queued failure (or a dial error left in
+        SO_ERROR, which reading clears) is raised here; any later one comes
+        from the next recv or send.
         """
         previous_timeout = self.gettimeout()
-        wait = None if block else previous_timeout
-        poller = select.poll()
-        poller.register(self, select.POLLOUT)
-        if not poller.poll(None if wait is None else int(wait * 1000)):
-            if wait == 0:
-                raise SSLWantWriteError(SSLErrorNumber.SSL_ERROR_WANT_WRITE,
-                                        "The host's TLS handshake is still in progress (hTLS)")
-            raise TimeoutError("_ssl.c: The handshake operation timed out (hTLS)")
         self.settimeout(0.0)
         try:
-            socket.socket.recv(self, 1, socket.MSG_PEEK)
+            peeked = socket.socket.recv(self, 1, socket.MSG_PEEK)
         except BlockingIOError:
-            pass  # handshake done, no application data yet
+            return  # nothing has arrived yet, and nothing has failed
         except OSError as error:
             raise _host_failure(error, self.server_hostname, writing=False) from error
         finally:
             self.settimeout(previous_timeout)
+        if not peeked:
+            pending = self.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if pending:
+                failure = OSError(pending, os.strerror(pending))
+                raise _host_failure(failure, self.server_hostname, writing=False)
 
     def connect(self, address: Any) -> None:
         try:
             super().connect(address)
         except BlockingIOError:
-            raise  # a non-blocking connect in progress, as with plain sockets
+            # A non-blocking connect in progress, as with plain sockets; the
+            # host takes the option from now on.
+            self._start_htls()
+            raise
         except OSError as error:
             raise _host_failure(error, self.server_hostname, writing=True) from error
+        self._start_htls()
         if self.do_handshake_on_connect:
             self.do_handshake()
 

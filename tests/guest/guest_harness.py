@@ -1,14 +1,23 @@
-"""How guest tests run python.wasm from dist/ and collect what it printed."""
+"""How guest tests run python.wasm from dist/ and collect what it printed.
+
+Under $TIMECRAFT every run takes host port 7463 (timecraft's own service), so
+no two runs may overlap: each holds an exclusive lock on build/timecraft.lock
+while it lives, even across pytest processes.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import IO
 
-from host.htls import CA_FILE_ENV
+from host.htls import CERT_FILE_ENV
 from scripts import layout
 from scripts.runtime import Guest, guest_command
 
@@ -18,6 +27,18 @@ PROGRAMS = Path(__file__).parent / "programs"
 GUEST_TEST_DEPS = layout.BUILD / "guest-test-deps"
 # The wasmtime package's WASI answers ENOSYS to every socket call.
 RUNTIMES_WITHOUT_SOCKETS = frozenset({"wasmtime"})
+# Where host-side test servers listen. The guest's 127.0.0.1 is its own private
+# loopback under timecraft (and the built-in host); 127.0.0.2 goes out through
+# the host's dialer under every runtime.
+HOST_SIDE = "127.0.0.2"
+TIMECRAFT_LOCK = layout.BUILD / "timecraft.lock"
+
+
+def _lock_timecraft() -> IO[str]:
+    TIMECRAFT_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    lock = open(TIMECRAFT_LOCK, "w")  # released by whoever closes it
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    return lock
 
 
 @dataclass
@@ -44,12 +65,22 @@ class GuestRunner:
         command = guest_command(guest, list(args), extra_env=extra_env, runtime=self.runtime)
         host_env = dict(os.environ)
         if ca_file is not None:
-            if self.runtime is None:
-                raise ValueError("timecraft trusts only the system store: it takes no CA file")
-            # The built-in host's hTLS reads an extra CA bundle from its own
-            # environment; the guest never sees it.
-            host_env[CA_FILE_ENV] = str(ca_file)
+            # timecraft's TLS (Go) and the built-in host's both take their trust
+            # anchors from SSL_CERT_FILE in their own environment.
+            host_env[CERT_FILE_ENV] = str(ca_file)
         return command, guest.cwd, host_env
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Under $TIMECRAFT, one run at a time (they all take host port 7463)."""
+        if self.runtime is not None:
+            yield
+            return
+        lock = _lock_timecraft()
+        try:
+            yield
+        finally:
+            lock.close()
 
     def run(
         self,
@@ -64,12 +95,14 @@ class GuestRunner:
     ) -> subprocess.CompletedProcess[str]:
         """Run python.wasm with `args`.
 
-        `deps` replaces deps/ on the guest's path; `ca_file` is a CA bundle the
-        host's TLS offload trusts besides the system store.
+        `deps` replaces deps/ on the guest's path; `ca_file` is the CA bundle
+        the runtime's TLS offload trusts (as SSL_CERT_FILE, instead of the
+        system store).
         """
         command, run_cwd, host_env = self._command(args, cwd, grants, extra_env, deps, ca_file)
-        return subprocess.run(command, cwd=run_cwd, env=host_env, capture_output=True,
-                              text=True, timeout=timeout)
+        with self.exclusive():
+            return subprocess.run(command, cwd=run_cwd, env=host_env, capture_output=True,
+                                  text=True, timeout=timeout)
 
     def start(
         self,
@@ -81,8 +114,18 @@ class GuestRunner:
     ) -> subprocess.Popen[str]:
         """Start python.wasm without waiting, stdout and stderr piped (a guest server)."""
         command, run_cwd, host_env = self._command(args, cwd, grants, extra_env, None, None)
-        return subprocess.Popen(command, cwd=run_cwd, env=host_env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+        lock = None if self.runtime is not None else _lock_timecraft()
+        try:
+            process = subprocess.Popen(command, cwd=run_cwd, env=host_env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            raise
+        if lock is not None:
+            # Held until the run ends, however the test ends it.
+            threading.Thread(target=lambda: (process.wait(), lock.close()), daemon=True).start()
+        return process
 
     def python(self, code: str, **kwargs: object) -> str:
         """Run `code` with -c, fail the test on a non-zero status, return stdout."""

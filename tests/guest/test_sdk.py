@@ -1,7 +1,9 @@
 """The timecraft SDK inside python.wasm, against the runtime's API.
 
 Under the builtin runtime the API is host/api.py; under $TIMECRAFT it is
-timecraft's own. Workers are python.wasm running tests/guest/programs/sdk_*.
+timecraft's own (runtimes without one skip these tests). Workers are
+python.wasm running tests/guest/programs/sdk_*; the spawn scenario is the
+networking case where both server and client are guests.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import pytest
 
 from scripts import deps, layout
 from guest_harness import PROGRAMS, GuestRunner
+
+pytestmark = pytest.mark.needs_api
 
 SDK = layout.REPO / "timecraft-sdk"
 # The SDK and requests for the guest, apart from deps/ and from the pinned

@@ -17,7 +17,6 @@ import wasmtime
 
 from host.api import SERVICE_PATH, ApiServer, start_api
 from host.requests import Grant, RunRequest
-from host.wasi_sockets import TIMECRAFT_API_ADDRESS, NetworkView
 
 # Runs forever without listening: a worker that never becomes ready.
 SPINNING_MODULE = '(module (memory (export "memory") 1) (func (export "_start") (loop br 0)))'
@@ -115,18 +114,3 @@ def test_a_child_host_ends_when_its_parent_is_gone() -> None:
     assert child.poll() is None
     os.close(write_end)
     assert child.wait(timeout=10) == 143
-
-
-def test_the_network_view_of_a_spawned_process() -> None:
-    view = NetworkView("127.9.8.7", lambda: ("127.0.0.1", 40000))
-    assert view.bind_target(("0.0.0.0", 80)) == ("127.9.8.7", 80)
-    assert view.bind_target(("10.0.0.1", 80)) == ("10.0.0.1", 80)
-    assert view.connect_target(TIMECRAFT_API_ADDRESS) == ("127.0.0.1", 40000)
-    assert view.connect_target(("127.0.0.1", 80)) == ("127.9.8.7", 80)
-    assert view.connect_target(("192.0.2.1", 80)) == ("192.0.2.1", 80)
-
-
-def test_a_root_guest_keeps_its_loopback() -> None:
-    view = NetworkView()
-    assert view.bind_target(("0.0.0.0", 80)) == ("0.0.0.0", 80)
-    assert view.connect_target(TIMECRAFT_API_ADDRESS) == TIMECRAFT_API_ADDRESS

@@ -97,11 +97,6 @@ def _forms() -> list[Form]:
 
 
 FORMS = _forms()
-# Sockets until the `fidelity` branch (the host's sockets as timecraft has them)
-# is merged: port 70000, backlog 0xFFFFFFFF, undecodable names and the
-# hTLS server name "\xff" still end the host there. Remove once it is in.
-SOCKET_FIXES_PENDING = {"sock_bind", "sock_connect", "sock_send_to", "sock_listen",
-                        "sock_getaddrinfo", "sock_setsockopt"}
 
 
 def _u32() -> st.SearchStrategy[int]:
@@ -388,15 +383,7 @@ def _caller(guest: WasiGuest, form: Form) -> tuple[Callable[..., int], HostLinke
     return (lambda *args: function(guest.store, *args)), host_linker
 
 
-def _marks(form: Form) -> list[pytest.MarkDecorator]:
-    if form.call.name in SOCKET_FIXES_PENDING:
-        return [pytest.mark.xfail(reason="socket crash fixes are on the fidelity branch",
-                                  strict=False)]
-    return []
-
-
-@pytest.mark.parametrize("form", [pytest.param(form, id=form.id, marks=_marks(form))
-                                  for form in FORMS])
+@pytest.mark.parametrize("form", FORMS, ids=[form.id for form in FORMS])
 def test_hostile_arguments_get_an_errno(form: Form, sandbox: Path) -> None:
     host_fds = len(os.listdir("/proc/self/fd"))
     guest = WasiGuest([Grant(sandbox, "/sandbox")], sockets="wasmedgev2")

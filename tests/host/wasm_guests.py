@@ -10,6 +10,7 @@ from __future__ import annotations
 import socket
 import struct
 from pathlib import Path
+from typing import Callable
 
 import wasmtime
 
@@ -26,6 +27,7 @@ MEMORY_PAGES = 16
 _WAT_TYPES = {"i": "i32", "I": "i64"}
 DIRECTORY_WRITE_RIGHTS = (abi.RIGHT_FD_WRITE | abi.RIGHT_FD_ALLOCATE
                           | abi.RIGHT_FD_FILESTAT_SET_SIZE)
+SENTINEL = b"\xaa"
 
 
 def _wrapper_module() -> str:
@@ -52,11 +54,13 @@ _MODULE = wasmtime.Module(_ENGINE, _wrapper_module())
 class WasiGuest:
     def __init__(self, grants: list[Grant], sockets: str = "wasmedgev2",
                  ca_file: str | None = None, args: list[str] | None = None,
-                 env: dict[str, str] | None = None, limits: Limits | None = None) -> None:
+                 env: dict[str, str] | None = None, ip_address: str | None = None,
+                 api_address: Callable[[], tuple[str, int]] | None = None,
+                 limits: Limits | None = None) -> None:
         request = RunRequest(module=Path("guest.wasm"), args=args or [], env=env or {},
                              grants=grants, sockets=sockets, ca_file=ca_file,
-                             limits=limits or Limits())
-        self.host = BuiltinHost(request)
+                             ip_address=ip_address, limits=limits or Limits())
+        self.host = BuiltinHost(request, api_address)
         self.host.open_descriptors()
         linker, self.linker_state = self.host.link(_ENGINE, _MODULE)
         self.store = limited_store(_ENGINE, request.limits)
@@ -162,6 +166,49 @@ class SocketGuest(WasiGuest):
         data[0:2] = (2 if family == socket.AF_INET6 else 1).to_bytes(2, "little")
         data[2:2 + len(raw)] = raw
         return self.bytes_at(struct.pack("<II", self.bytes_at(bytes(data)), 128))
+
+    def sentinel(self, size: int) -> int:
+        """`size` bytes of 0xAA, so that a test sees exactly which bytes the host wrote."""
+        return self.bytes_at(SENTINEL * size)
+
+    def address_out(self, length: int = 128) -> int:
+        """An output address descriptor {buf, buf_len} whose buffer is all sentinel."""
+        return self.bytes_at(struct.pack("<II", self.sentinel(max(length, 1)), length))
+
+    def buffer_of(self, descriptor: int) -> int:
+        return self.u32(descriptor)
+
+    def open_stream(self, family: int = 1) -> int:
+        return self.socket(family, 2)
+
+    def connect(self, fd: int, ip: str, port: int) -> int:
+        return self.call("sock_connect", fd, self.address(ip), port)
+
+    def bind(self, fd: int, ip: str, port: int = 0) -> int:
+        return self.call("sock_bind", fd, self.address(ip), port)
+
+    def listener(self, ip: str = "127.0.0.1", port: int = 0) -> tuple[int, int]:
+        """A listening virtual stream socket: (fd, port)."""
+        fd = self.socket(2 if ":" in ip else 1, 2)
+        assert self.bind(fd, ip, port) == 0
+        assert self.call("sock_listen", fd, 5) == 0
+        return fd, self.local_port(fd)
+
+    def accept(self, fd: int, flags: int = 0) -> tuple[int, int]:
+        out = self.alloc(4)
+        errno = self.call("sock_accept", fd, flags, out)
+        return errno, (self.u32(out) if errno == 0 else -1)
+
+    def name(self, fd: int, peer: bool = False) -> tuple[int, tuple[int, str, int]]:
+        """(errno, (family, address text, port)) of getpeeraddr or getlocaladdr."""
+        descriptor, out = self.address_out(), self.alloc(4)
+        errno = self.call("sock_getpeeraddr" if peer else "sock_getlocaladdr", fd, descriptor,
+                          out)
+        if errno:
+            return errno, (0, "", 0)
+        family, raw = self.read_address(descriptor)
+        text = socket.inet_ntop(socket.AF_INET if family == 1 else socket.AF_INET6, raw)
+        return 0, (family, text, self.u32(out))
 
     def read_address(self, descriptor: int) -> tuple[int, bytes]:
         buffer = self.u32(descriptor)

@@ -288,14 +288,45 @@ def test_international_names_are_sent_as_a_labels(
     assert recorder.calls[0][2] == b"xn--bcher-kva.example"
 
 
-def test_wrap_before_connect_defers_the_handshake(
+def test_wrap_before_connect_sets_the_option_at_connect(
         hssl: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    # timecraft refuses the option (EINVAL) on a socket that is not connected yet.
     recorder = _record_setsockopt(hssl, monkeypatch)
-    with socket.socket() as plain:
+    with socket.create_server(("127.0.0.1", 0)) as server, socket.socket() as plain:
         wrapped = hssl.create_default_context().wrap_socket(plain, server_hostname="a.test")
         with wrapped:
-            assert recorder.calls == [(HTLS_LEVEL, 1, b"a.test")]
+            assert recorder.calls == []
             assert wrapped.fileno() >= 0
+            wrapped.connect(server.getsockname())
+            assert recorder.calls == [(HTLS_LEVEL, 1, b"a.test")]
+
+
+def test_a_non_blocking_connect_sets_the_option_while_in_progress(
+        hssl: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = _record_setsockopt(hssl, monkeypatch)
+    with socket.create_server(("127.0.0.1", 0)) as server, socket.socket() as plain:
+        wrapped = hssl.create_default_context().wrap_socket(
+            plain, server_hostname="a.test", do_handshake_on_connect=False)
+        with wrapped:
+            wrapped.setblocking(False)
+            assert wrapped.connect_ex(server.getsockname()) in (0, errno.EINPROGRESS)
+            assert recorder.calls == [(HTLS_LEVEL, 1, b"a.test")]
+
+
+def test_the_handshake_never_waits_and_sees_an_early_close(
+        hssl: ModuleType, monkeypatch: pytest.MonkeyPatch,
+        pair: tuple[socket.socket, socket.socket]) -> None:
+    # The host reports neither progress nor success: the socket is writable at
+    # once and nothing can be read until the server speaks.
+    _record_setsockopt(hssl, monkeypatch)
+    client, peer = pair
+    client.settimeout(5)
+    with hssl.create_default_context().wrap_socket(client, server_hostname="a.test") as wrapped:
+        wrapped.do_handshake()
+        assert wrapped.gettimeout() == 5
+        peer.close()
+        wrapped.do_handshake()  # end of stream without a pending error: nothing to raise
+        assert wrapped.recv(1) == b""
 
 
 @pytest.mark.parametrize("check_hostname", [True, False])

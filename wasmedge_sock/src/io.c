@@ -5,6 +5,7 @@
 #include "abi.h"
 #include "addr.h"
 #include "errors.h"
+#include "sockfd.h"
 #include "trace.h"
 
 /* MSG_PEEK and MSG_WAITALL are defined as the WASI riflags, so they pass to
@@ -32,12 +33,12 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
 static ssize_t do_recv(int fd, void *buf, size_t len, int flags)
 {
     __wasi_iovec_t iov = {.buf = buf, .buf_len = len};
-    __wasi_size_t received;
-    __wasi_roflags_t roflags;
+    // Both 4 bytes, whatever width preview 1 gives roflags: timecraft writes 4.
+    uint32_t received = 0, roflags = 0;
 
     if (flags & ~RECV_FLAGS)
         return fail(EOPNOTSUPP);
-    if (check(__wasi_sock_recv(fd, &iov, 1, flags, &received, &roflags)) < 0)
+    if (check(we_sock_recv(fd, &iov, 1, flags, &received, &roflags)) < 0)
         return -1;
     return received;
 }
@@ -81,20 +82,29 @@ static ssize_t do_recvfrom(int fd, void *buf, size_t len, int flags,
 {
     __wasi_iovec_t iov = {.buf = buf, .buf_len = len};
     host_addr_t ha;
-    // roflags is a u16 in preview 1; a zeroed u32 is safe whichever width the
-    // host writes.
     uint32_t port = 0, received = 0, roflags = 0;
+    ssize_t n;
+    int type;
 
     if (addr == NULL || addr_len == NULL)
         return do_recv(fd, buf, len, flags);
     if (flags & ~RECV_FLAGS)
         return fail(EOPNOTSUPP);
+    if (socket_type_of(fd, &type) < 0)
+        return -1;
+    if (type == SOCK_STREAM) {
+        // timecraft's sock_recv_from fails with EINVAL on stream sockets after
+        // consuming the data, so streams never reach it. A stream has no
+        // per-message sender: Linux reports an empty address, and so do we.
+        if ((n = do_recv(fd, buf, len, flags)) >= 0)
+            *addr_len = 0;
+        return n;
+    }
     host_addr_init(&ha);
     if (check(we_sock_recv_from(fd, &iov, 1, &ha.desc, (uint32_t)flags, &port,
                                 &received, &roflags)) < 0)
         return -1;
-    // A connected stream socket has no per-message sender; the data is still
-    // valid, so report an empty address rather than an error.
+    // The data is valid even if the host named no sender it can encode.
     if (host_addr_to_sockaddr(&ha, port, addr, addr_len) != 0)
         *addr_len = 0;
     return received;

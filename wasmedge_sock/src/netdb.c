@@ -1,5 +1,6 @@
 /* Name resolution through the host: getaddrinfo and friends. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -11,12 +12,22 @@
 #include "errors.h"
 #include "trace.h"
 
-/* Results beyond this are dropped; "localhost" with no hints gives about six. */
+/* Results beyond this are dropped; "localhost" gives one or two addresses. */
 #define MAX_RESULTS 32
+/* timecraft answers EINVAL to max_res_len 1 (and 0). */
+_Static_assert(MAX_RESULTS > 1, "the host refuses a result list of length 1");
 /* Room for a port (2) and an IPv6 address (16). */
 #define RESULT_DATA_LEN 18
 /* Canonical names longer than this are cut. */
 #define CANONNAME_MAX 256
+/*
+ * What each record holds before the call in the fields timecraft never writes
+ * (socktype, protocol): values no host reports, so a field that still holds
+ * one after the call was left alone and is completed from the hints. WasmEdge
+ * fills them from the system resolver, and its values are kept.
+ */
+#define UNSET_SOCKTYPE 0xff
+#define UNSET_PROTOCOL 0xffffffffu
 
 /* The host-side records and the buffers they point to, allocated together. */
 typedef struct {
@@ -44,11 +55,18 @@ static const struct {
     {AI_ADDRCONFIG, WE_AI_ADDRCONFIG},
 };
 
-static int hints_to_host(const struct addrinfo *hints, we_addrinfo_t *out)
+/* The hints as POSIX values, checked, with absent hints as all zero. */
+typedef struct {
+    int flags, family, socktype, protocol;
+} request_t;
+
+static int hints_to_host(const struct addrinfo *hints, request_t *req,
+                         we_addrinfo_t *out)
 {
     int flags;
 
     memset(out, 0, sizeof(*out));
+    memset(req, 0, sizeof(*req));
     if (hints == NULL)
         return 0;
 
@@ -80,61 +98,129 @@ static int hints_to_host(const struct addrinfo *hints, we_addrinfo_t *out)
     case IPPROTO_UDP: out->protocol = WE_PROTO_UDP; break;
     default: return EAI_SERVICE;
     }
+    if ((hints->ai_socktype == SOCK_STREAM && hints->ai_protocol == IPPROTO_UDP) ||
+        (hints->ai_socktype == SOCK_DGRAM && hints->ai_protocol == IPPROTO_TCP))
+        return EAI_SOCKTYPE;
+    req->flags = hints->ai_flags;
+    req->family = hints->ai_family;
+    req->socktype = hints->ai_socktype;
+    req->protocol = hints->ai_protocol;
     return 0;
 }
 
+static int is_numeric_host(const char *node)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    return inet_pton(AF_INET, node, buf) == 1 || inet_pton(AF_INET6, node, buf) == 1;
+}
+
 /*
- * The host reports failures as WASI errnos. Unknown names are expected as
- * ENOENT; anything without an EAI_* counterpart becomes EAI_SYSTEM with errno
- * set, so that the caller still sees the host's reason.
+ * The EAI_* code for a host failure. timecraft gives ECANCELED when a lookup
+ * fails and a bare EINVAL both for a bad service and for a name refused by
+ * AI_NUMERICHOST, so the request tells which; WasmEdge has an errno per EAI_*
+ * code. Anything else becomes EAI_SYSTEM with errno set, so that the caller
+ * still sees the host's reason.
  */
-static int gai_error_from_host(int32_t err)
+static int gai_error_from_host(int32_t err, const char *node, const char *service,
+                               const request_t *req)
 {
     switch (err) {
+    case ECANCELED:
     case ENOENT:
     case EHOSTUNREACH:
+    case WE_ERRNO_AI_NONAME:
+    case WE_ERRNO_AI_NODATA:
+    case WE_ERRNO_AI_ADDRFAMILY:
         return EAI_NONAME;
+    case EINVAL:
+        if ((req->flags & AI_NUMERICHOST) && *node != '\0' && !is_numeric_host(node))
+            return EAI_NONAME;
+        return *service != '\0' ? EAI_SERVICE : EAI_NONAME;
+    case ENOTSUP:
+    case WE_ERRNO_AI_SOCKTYPE:
+        return EAI_SOCKTYPE;
     case EAGAIN:
+    case WE_ERRNO_AI_AGAIN:
         return EAI_AGAIN;
     case ENOMEM:
+    case WE_ERRNO_AI_MEMORY:
         return EAI_MEMORY;
     case EAFNOSUPPORT:
+    case WE_ERRNO_AI_FAMILY:
         return EAI_FAMILY;
+    case WE_ERRNO_AI_BADFLAG:
+        return EAI_BADFLAGS;
+    case WE_ERRNO_AI_FAIL:
+        return EAI_FAIL;
+    case WE_ERRNO_AI_SERVICE:
+        return EAI_SERVICE;
+    case WE_ERRNO_AI_SYSTEM:
+        errno = EIO;
+        return EAI_SYSTEM;
     default:
         errno = err;
         return EAI_SYSTEM;
     }
 }
 
-/* Converts one host record; returns NULL (and skips it) for families and
- * types this side does not know. Sets *oom on allocation failure. */
-static result_t *result_from_host(const host_result_t *hr, int *oom)
-{
-    const uint8_t *data = hr->addr.data;
-    uint16_t port = (uint16_t)((data[0] << 8) | data[1]);
+/* One (socket type, protocol) pair a result is reported with. */
+typedef struct {
     int socktype, protocol;
-    result_t *r;
+} kind_t;
+
+static int protocol_for(int socktype)
+{
+    return socktype == SOCK_STREAM ? IPPROTO_TCP : socktype == SOCK_DGRAM ? IPPROTO_UDP : 0;
+}
+
+/*
+ * The kinds one host record stands for. Values the host wrote are kept (a
+ * type this side does not know, such as raw, gives none); fields it left
+ * alone are completed from the hints: with no type asked for, each address is
+ * reported once as a stream and once as a datagram socket, as on Linux.
+ */
+static size_t kinds_of(const host_result_t *hr, const request_t *req, kind_t kinds[2])
+{
+    int socktype, protocol;
 
     switch (hr->info.socktype) {
-    case WE_SOCK_ANY: socktype = 0; break;
+    case UNSET_SOCKTYPE:
+    case WE_SOCK_ANY:
+        socktype = req->socktype;
+        if (socktype == 0 && req->protocol == IPPROTO_TCP)
+            socktype = SOCK_STREAM;
+        if (socktype == 0 && req->protocol == IPPROTO_UDP)
+            socktype = SOCK_DGRAM;
+        break;
     case WE_SOCK_STREAM: socktype = SOCK_STREAM; break;
     case WE_SOCK_DGRAM: socktype = SOCK_DGRAM; break;
-    default: return NULL;
+    default: return 0;
     }
     switch (hr->info.protocol) {
-    case WE_PROTO_IP: protocol = 0; break;
+    case UNSET_PROTOCOL:
+    case WE_PROTO_IP: protocol = req->protocol; break;
     case WE_PROTO_TCP: protocol = IPPROTO_TCP; break;
     case WE_PROTO_UDP: protocol = IPPROTO_UDP; break;
-    default: return NULL;
+    default: return 0;
     }
-    if (hr->addr.family != WE_AF_INET && hr->addr.family != WE_AF_INET6)
-        return NULL;
+    if (socktype == 0) {
+        kinds[0] = (kind_t){SOCK_STREAM, IPPROTO_TCP};
+        kinds[1] = (kind_t){SOCK_DGRAM, IPPROTO_UDP};
+        return 2;
+    }
+    kinds[0] = (kind_t){socktype, protocol ? protocol : protocol_for(socktype)};
+    return 1;
+}
 
-    if ((r = calloc(1, sizeof(*r))) == NULL) {
-        *oom = 1;
+/* Builds one result for an address the host returned; NULL when out of memory. */
+static result_t *new_result(uint8_t family, const uint8_t *data, kind_t kind)
+{
+    uint16_t port = (uint16_t)((data[0] << 8) | data[1]);
+    result_t *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
         return NULL;
-    }
-    if (hr->addr.family == WE_AF_INET) {
+    if (family == WE_AF_INET) {
         r->addr.in.sin_family = AF_INET;
         r->addr.in.sin_port = htons(port);
         memcpy(&r->addr.in.sin_addr, data + 2, sizeof(r->addr.in.sin_addr));
@@ -148,75 +234,108 @@ static result_t *result_from_host(const host_result_t *hr, int *oom)
         r->ai.ai_addrlen = sizeof(r->addr.in6);
     }
     r->ai.ai_addr = (struct sockaddr *)&r->addr;
-    r->ai.ai_socktype = socktype;
-    r->ai.ai_protocol = protocol;
+    r->ai.ai_socktype = kind.socktype;
+    r->ai.ai_protocol = kind.protocol;
     return r;
+}
+
+static void prepare_slots(host_result_t *slots, int canonname)
+{
+    for (size_t i = 0; i < MAX_RESULTS; i++) {
+        slots[i].info.socktype = UNSET_SOCKTYPE;
+        slots[i].info.protocol = UNSET_PROTOCOL;
+        slots[i].info.addr = &slots[i].addr;
+        slots[i].info.addr_len = sizeof(slots[i].addr);
+        slots[i].addr.data = slots[i].data;
+        slots[i].addr.data_len = sizeof(slots[i].data);
+        if (canonname) {
+            slots[i].info.canonname = slots[i].canonname;
+            slots[i].info.canonname_len = sizeof(slots[i].canonname);
+        }
+        slots[i].info.next = i + 1 < MAX_RESULTS ? &slots[i + 1].info : NULL;
+    }
+}
+
+/* Appends the results for the host's records to *tail; returns 0 or EAI_MEMORY. */
+static int convert_results(const host_result_t *slots, uint32_t count,
+                           const request_t *req, struct addrinfo ***tail)
+{
+    for (uint32_t i = 0; i < count && i < MAX_RESULTS; i++) {
+        // The family comes from the address: timecraft writes only its low
+        // byte and leaves the record's own family field alone.
+        uint8_t family = (uint8_t)slots[i].addr.family;
+        kind_t kinds[2];
+        size_t n;
+
+        if (family != WE_AF_INET && family != WE_AF_INET6)
+            continue;
+        if (req->family != AF_UNSPEC &&
+            req->family != (family == WE_AF_INET ? AF_INET : AF_INET6))
+            continue;
+        n = kinds_of(&slots[i], req, kinds);
+        for (size_t k = 0; k < n; k++) {
+            result_t *r = new_result(family, slots[i].data, kinds[k]);
+            if (r == NULL)
+                return EAI_MEMORY;
+            **tail = &r->ai;
+            *tail = &r->ai.ai_next;
+        }
+    }
+    return 0;
 }
 
 static int do_getaddrinfo(const char *node, const char *service,
                           const struct addrinfo *hints, struct addrinfo **res)
 {
     we_addrinfo_t host_hints, *first;
+    request_t req;
     host_result_t *slots;
     struct addrinfo *head = NULL, **tail = &head;
     uint32_t count = 0;
     int32_t host_err;
-    int err, oom = 0;
+    int err;
 
     if (res == NULL)
         return EAI_SYSTEM;
     *res = NULL;
-    if (node == NULL && service == NULL)
+    // A missing node or service is passed as an empty string.
+    node = node ? node : "";
+    service = service ? service : "";
+    if (*node == '\0' && *service == '\0')
         return EAI_NONAME;
-    if ((err = hints_to_host(hints, &host_hints)) != 0)
+    if ((err = hints_to_host(hints, &req, &host_hints)) != 0)
         return err;
 
     if ((slots = calloc(MAX_RESULTS, sizeof(*slots))) == NULL)
         return EAI_MEMORY;
-    for (size_t i = 0; i < MAX_RESULTS; i++) {
-        slots[i].info.addr = &slots[i].addr;
-        slots[i].info.addr_len = sizeof(slots[i].addr);
-        slots[i].addr.data = slots[i].data;
-        slots[i].addr.data_len = sizeof(slots[i].data);
-        if (host_hints.flags & WE_AI_CANONNAME) {
-            slots[i].info.canonname = slots[i].canonname;
-            slots[i].info.canonname_len = sizeof(slots[i].canonname);
-        }
-        slots[i].info.next = i + 1 < MAX_RESULTS ? &slots[i + 1].info : NULL;
-    }
+    prepare_slots(slots, req.flags & AI_CANONNAME);
     first = &slots[0].info;
 
-    // A missing node or service is passed as an empty string.
-    host_err = we_sock_getaddrinfo(node ? node : "", node ? strlen(node) : 0,
-                                   service ? service : "",
-                                   service ? strlen(service) : 0, &host_hints,
-                                   &first, MAX_RESULTS, &count);
+    host_err = we_sock_getaddrinfo(node, strlen(node), service, strlen(service),
+                                   &host_hints, &first, MAX_RESULTS, &count);
     if (host_err != 0) {
         free(slots);
-        return gai_error_from_host(host_err);
+        return gai_error_from_host(host_err, node, service, &req);
     }
 
-    for (uint32_t i = 0; i < count && i < MAX_RESULTS; i++) {
-        result_t *r = result_from_host(&slots[i], &oom);
-        if (oom)
-            break;
-        if (r == NULL)
-            continue;
-        *tail = &r->ai;
-        tail = &r->ai.ai_next;
-    }
-    // POSIX puts the canonical name on the first result only.
-    if (!oom && head != NULL && hints != NULL && (hints->ai_flags & AI_CANONNAME)) {
+    err = convert_results(slots, count, &req, &tail);
+    // POSIX puts the canonical name on the first result only. timecraft never
+    // reports one; the name asked for is then the best answer there is.
+    if (err == 0 && head != NULL && (req.flags & AI_CANONNAME)) {
         const char *name = slots[0].canonname;
         size_t len = strnlen(name, CANONNAME_MAX - 1);
+        if (len == 0 || slots[0].info.canonname_len == 0) {
+            name = node;
+            len = strlen(node);
+        }
         if ((head->ai_canonname = strndup(name, len)) == NULL)
-            oom = 1;
+            err = EAI_MEMORY;
     }
     free(slots);
 
-    if (oom) {
+    if (err != 0) {
         freeaddrinfo(head);
-        return EAI_MEMORY;
+        return err;
     }
     if (head == NULL)
         return EAI_NONAME;
