@@ -6,6 +6,8 @@ the directory sandbox are all under its control.
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 from typing import TYPE_CHECKING, Callable
 
@@ -13,22 +15,23 @@ import wasmtime
 
 from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
 from host.errors import GuestSetupError, WasiError
+from host.grants import ReadOnlyTrees, close_opened, open_grants, reopen
 from host.guest_memory import GuestMemory
 from host.hostcall import WASI_MODULE, WASMEDGE, declarations, declared, encode
 from host.limits import allow_descriptors, limited_store, memory_note, start_note
 from host.linking import HostFunction, HostLinker
 from host.messages import first_line
-from host.modcache import load_module
+from host.modcache import grant_problem, load_module
 from host.polling import PollCalls
 from host.requests import RunRequest
 from host.virtual_network import VirtualNetwork
 from host.wasi_abi import ENOSYS
-from host.wasi_files import FileCalls
+from host.wasi_files import FD_CHANGE_RIGHTS, FileCalls
 from host.wasi_process import ProcessCalls
 from host.wasi_sockets import SocketCalls, tls_sessions
 
 if TYPE_CHECKING:
-    from host.api import ApiServer
+    from host.api.transport import ApiServer
 
 # How timecraft tells a WasmEdge v1 module from a v2 one (spec §1).
 _V1_PARAM_COUNTS = {"sock_accept": 2, "sock_getlocaladdr": 4, "sock_getpeeraddr": 4}
@@ -76,7 +79,7 @@ def sockets_extension(request: RunRequest, module: wasmtime.Module) -> str:
 
 
 class LazyApi:
-    """The guest's timecraft API (host/api.py), started on its first connection.
+    """The guest's timecraft API (host/api/), started on its first connection.
 
     Guests that never call the API do not pay for importing http.server and
     subprocess, nor for a server thread.
@@ -86,12 +89,16 @@ class LazyApi:
         self._request = request
         self._server: ApiServer | None = None
 
-    def address(self) -> tuple[str, int]:
+    def serve(self, connection: socket.socket) -> None:
+        """Serve the API on `connection`, the host end of a guest's connection to it.
+
+        Raises ConnectionRefusedError when the API is at its connection limit.
+        """
         if self._server is None:
-            from host.api import start_api
+            from host.api.transport import start_api
 
             self._server = start_api(self._request)
-        return self._server.address
+        self._server.serve(connection)
 
     def close(self) -> None:
         """Stop the server and every process the guest started through it."""
@@ -103,18 +110,19 @@ class BuiltinHost:
     """Everything one guest instance sees: its memory, fds and host functions."""
 
     def __init__(self, request: RunRequest,
-                 api_address: Callable[[], tuple[str, int]] | None = None) -> None:
+                 api_serve: Callable[[socket.socket], None] | None = None) -> None:
         self.request = request
-        self.network = VirtualNetwork(request.ip_address, api_address,
+        self.network = VirtualNetwork(request.ip_address, api_serve,
                                       tls_sessions(request.ca_file))
         self.memory = GuestMemory()
         self.table = FdTable(request.limits.descriptors, request.limits.sockets)
+        self.read_only = ReadOnlyTrees()
         self.functions = self._collect_functions()
 
     def _collect_functions(self) -> HostFunctions:
         request = self.request
         groups = (
-            FileCalls(self.memory, self.table),
+            FileCalls(self.memory, self.table, self.read_only),
             ProcessCalls(self.memory, [request.module.name, *request.args], request.env),
             PollCalls(self.memory, self.table),
             SocketCalls(self.memory, self.table, self.network),
@@ -134,13 +142,19 @@ class BuiltinHost:
             raise GuestSetupError("--max-fds must leave room for stdio (at least 3)") from None
         for grant in self.request.grants:
             try:
-                self.table.add(preopen_descriptor(str(grant.host_path), grant.guest_path))
+                descriptor = preopen_descriptor(reopen(grant), grant.guest_path)
             except OSError as error:
                 raise GuestSetupError(f"cannot open {grant.host_path}: {error.strerror}") from None
+            try:
+                self.table.add(descriptor)
             except WasiError:
                 raise GuestSetupError(
                     f"{len(self.request.grants)} --dir grants and stdio do not fit in "
                     f"--max-fds {self.table.max_descriptors}; raise it") from None
+            self.read_only.add(descriptor.host_fd, grant.read_only)
+        for descriptor in self.table.entries.values():
+            if descriptor.preopen_path is not None and self.read_only.within(descriptor.host_fd):
+                descriptor.rights_base &= ~FD_CHANGE_RIGHTS
 
     def link(self, engine: wasmtime.Engine, module: wasmtime.Module
              ) -> tuple[wasmtime.Linker, HostLinker]:
@@ -175,9 +189,27 @@ class BuiltinHost:
 
 
 def run(request: RunRequest) -> int:
+    # Each grant is resolved now, before the guest runs, and held open: what
+    # the guest does to the paths later cannot change what it was granted.
+    try:
+        grants = open_grants(request.grants)
+    except OSError as error:
+        print(f"host: cannot open {error.filename}: {error.strerror}", file=sys.stderr)
+        return EXIT_HOST_ERROR
+    try:
+        problem = grant_problem(grants)
+        if problem is not None:
+            print(f"host: {problem}", file=sys.stderr)
+            return EXIT_HOST_ERROR
+        return _run_module(request._replace(grants=grants))
+    finally:
+        close_opened(grants, request.grants)
+
+
+def _run_module(request: RunRequest) -> int:
     engine = wasmtime.Engine()
     try:
-        module = load_module(engine, request.module)
+        module = load_module(engine, request.module, request.module_fd)
     except wasmtime.WasmtimeError as error:
         print(f"host: {request.module} is not a valid WebAssembly module: {first_line(error)}",
               file=sys.stderr)
@@ -185,14 +217,17 @@ def run(request: RunRequest) -> int:
     except OSError as error:
         print(f"host: cannot read {request.module}: {error.strerror}", file=sys.stderr)
         return EXIT_HOST_ERROR
+    finally:
+        if request.module_fd is not None:
+            os.close(request.module_fd)  # read: the guest has no use for it
     if request.lifeline_fd is not None:
-        from host.api import exit_with_parent
+        from host.api.children import exit_with_parent
 
         exit_with_parent(request.lifeline_fd)
     allow_descriptors(request.limits)
     api = LazyApi(request)
     try:
-        return _run_instance(engine, module, BuiltinHost(request, api.address))
+        return _run_instance(engine, module, BuiltinHost(request, api.serve))
     finally:
         api.close()
 

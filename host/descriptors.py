@@ -139,8 +139,8 @@ def stdio_descriptor(host_fd: int) -> Descriptor:
     return SharedDescriptor(own_fd, filetype, rights_for(filetype, own_fd), 0)
 
 
-def preopen_descriptor(host_path: str, guest_path: str) -> Descriptor:
-    host_fd = os.open(host_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+def preopen_descriptor(host_fd: int, guest_path: str) -> Descriptor:
+    """The guest's descriptor for a granted directory, open at `host_fd` (now its own)."""
     return Descriptor(host_fd, abi.FILETYPE_DIRECTORY, abi.RIGHTS_DIRECTORY,
                       abi.RIGHTS_DIRECTORY | abi.RIGHTS_FILE, preopen_path=guest_path)
 

@@ -1,4 +1,4 @@
-"""Applying a RunRequest's Limits (host/requests.py) to a guest, for both runtimes.
+"""Applying a RunRequest's GuestLimits (host/requests.py) to a guest, for both runtimes.
 
 The descriptor and socket limits are enforced by the fd table
 (host/descriptors.py); this module sets what wasmtime enforces itself and
@@ -11,7 +11,7 @@ import resource
 
 import wasmtime
 
-from host.requests import Limits
+from host.requests import GuestLimits
 
 # Elements of all of a guest's tables: each costs the host 8 bytes, and
 # table.grow could otherwise ask for 2^32 of them (32 GiB). python.wasm needs
@@ -22,7 +22,7 @@ TABLE_ELEMENTS = 1 << 20
 _HOST_DESCRIPTORS = 64
 
 
-def limited_store(engine: wasmtime.Engine, limits: Limits) -> wasmtime.Store:
+def limited_store(engine: wasmtime.Engine, limits: GuestLimits) -> wasmtime.Store:
     """A store whose memory and tables cannot grow past `limits`: memory.grow
     and table.grow return -1 to the guest there, the way a full machine would."""
     store = wasmtime.Store(engine)
@@ -30,7 +30,7 @@ def limited_store(engine: wasmtime.Engine, limits: Limits) -> wasmtime.Store:
     return store
 
 
-def allow_descriptors(limits: Limits) -> None:
+def allow_descriptors(limits: GuestLimits) -> None:
     """Raise this process's open-file soft limit so the guest can use its whole quota.
 
     Without this a guest allowed 1024 descriptors would meet the host's usual
@@ -53,7 +53,7 @@ def size_text(size: int) -> str:
     return f"{size} bytes"
 
 
-def memory_note(used: int, limits: Limits) -> str:
+def memory_note(used: int, limits: GuestLimits) -> str:
     """Why a guest that failed may have run out of memory, or "" when it cannot have.
 
     wasmtime does not report a memory.grow refused by the limit (the guest just
@@ -66,7 +66,7 @@ def memory_note(used: int, limits: Limits) -> str:
             "limit; raise it with --max-memory")
 
 
-def start_note(error: Exception, limits: Limits) -> str:
+def start_note(error: Exception, limits: GuestLimits) -> str:
     """The limit to raise when a module's declared minimum does not fit in it."""
     text = str(error)
     if "exceeds memory limits" in text:

@@ -81,15 +81,17 @@ class VirtualNetwork:
     """One guest's interfaces, bound ports and listeners."""
 
     def __init__(self, own_address: str | None = None,
-                 api_address: Callable[[], tuple[str, int]] | None = None,
+                 api_serve: Callable[[socket.socket], None] | None = None,
                  tls: Callable[[bytes], TlsClient] | None = None) -> None:
         # A spawned guest's en0 is its own loopback address on the host.
         self.own_address = own_address
         self.en0 = socket.inet_aton(own_address) if own_address else FIRST_EN0
-        self.api_address = api_address
+        # Serves timecraft's API on the host end of a guest connection to
+        # 127.0.0.1:7463: the API listens nowhere, so only this guest reaches it.
+        self.api_serve = api_serve
         self.tls = tls
         self._bound: dict[tuple[bytes, int], VirtualStreamSocket | None] = {}
-        if api_address is not None:
+        if api_serve is not None:
             self._bound[LOOPBACK4, API_PORT] = None  # taken by timecraft's service
         self._next_port = EPHEMERAL_FIRST
 
@@ -154,7 +156,7 @@ class VirtualNetwork:
                     None)
 
     def is_api(self, endpoint: Endpoint) -> bool:
-        return self.api_address is not None and endpoint == (LOOPBACK4, API_PORT)
+        return self.api_serve is not None and endpoint == (LOOPBACK4, API_PORT)
 
     def exposure(self, bound: Endpoint) -> tuple:
         """Where a guest listener is exposed on the host."""
@@ -291,8 +293,7 @@ class VirtualStreamSocket(Descriptor):
             self.bind(Endpoint(_wildcard(self.family), 0), server=False)
         network = self.network
         if network.is_api(endpoint):
-            assert network.api_address is not None
-            self._dial(Endpoint.from_host(network.api_address()), htls_allowed=False)
+            self._connect_api()
         elif network.is_local(endpoint.ip):
             listener = network.listener_at(endpoint)
             if listener is None:
@@ -311,6 +312,15 @@ class VirtualStreamSocket(Descriptor):
         accepted.bound = listener.local_name()
         self.state = "internal"
         listener._enqueue(accepted)
+
+    def _connect_api(self) -> None:
+        partner, self.partner = self.partner, None
+        assert partner is not None and self.network.api_serve is not None
+        try:
+            self.network.api_serve(partner)
+        except ConnectionRefusedError:
+            raise WasiError(abi.ECONNREFUSED) from None
+        self.state = "internal"  # hTLS is refused on it, as on any guest-internal connection
 
     def _dial(self, target: Endpoint, htls_allowed: bool) -> None:
         inner, self.partner = self.partner, None

@@ -10,6 +10,7 @@ import time
 from host import wasi_abi as abi
 from host.descriptors import Descriptor, FdTable, filetype_of, rights_for
 from host.errors import WasiError
+from host.grants import ReadOnlyTrees
 from host.guest_memory import GuestMemory
 from host.hostcall import hostcall
 from host.sandbox import beneath, strip_trailing_slashes
@@ -28,6 +29,8 @@ _SUPPORTED_FDFLAGS = (abi.FDFLAG_APPEND | abi.FDFLAG_DSYNC | abi.FDFLAG_NONBLOCK
                       | abi.FDFLAG_RSYNC | abi.FDFLAG_SYNC)
 _READ_RIGHTS = abi.RIGHT_FD_READ | abi.RIGHT_FD_READDIR
 _WRITE_RIGHTS = abi.RIGHT_FD_WRITE | abi.RIGHT_FD_ALLOCATE | abi.RIGHT_FD_FILESTAT_SET_SIZE
+# What a descriptor opened in a read-only tree may not do to its file.
+FD_CHANGE_RIGHTS = _WRITE_RIGHTS | abi.RIGHT_FD_FILESTAT_SET_TIMES
 
 
 def _dirent_type(entry: os.DirEntry[str]) -> int:
@@ -76,9 +79,11 @@ def _new_times(current: os.stat_result | None, atim: int, mtim: int, fst_flags: 
 class FileCalls:
     """Host functions for files, directories and paths."""
 
-    def __init__(self, memory: GuestMemory, table: FdTable) -> None:
+    def __init__(self, memory: GuestMemory, table: FdTable,
+                 read_only: ReadOnlyTrees | None = None) -> None:
         self.memory = memory
         self.table = table
+        self.read_only = read_only or ReadOnlyTrees()
 
     def _put_filestat(self, address: int, info: os.stat_result, filetype: int | None = None
                       ) -> None:
@@ -295,6 +300,7 @@ class FileCalls:
         with beneath(directory.host_fd, guest_path, False) as (dir_fd, name):
             if name == ".":
                 return abi.EEXIST
+            self.read_only.check(dir_fd)
             os.mkdir(name, 0o777, dir_fd=dir_fd)
         return 0
 
@@ -315,6 +321,7 @@ class FileCalls:
         follow = bool(flags & abi.LOOKUP_SYMLINK_FOLLOW)
         with beneath(directory.host_fd, self.memory.path(path, path_len), follow) as (
                 dir_fd, name):
+            self.read_only.check(dir_fd, name)
             current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
             times = _new_times(current, atim, mtim, fst_flags)
             os.utime(name, ns=times, dir_fd=dir_fd, follow_symlinks=False)
@@ -332,6 +339,9 @@ class FileCalls:
             with beneath(target_directory.host_fd, target_path, False) as (target_fd, target_name):
                 if source_name == "." or target_name == ".":
                     return abi.EPERM if source_name == "." else abi.EEXIST
+                # A link to a read-only file would make it writable elsewhere.
+                self.read_only.check(source_fd)
+                self.read_only.check(target_fd)
                 os.link(source_name, target_name, src_dir_fd=source_fd, dst_dir_fd=target_fd,
                         follow_symlinks=False)
         return 0
@@ -375,15 +385,22 @@ class FileCalls:
         follow = bool(dirflags & abi.LOOKUP_SYMLINK_FOLLOW)
         with beneath(directory.host_fd, self.memory.path(path, path_len), follow) as (
                 dir_fd, name):
+            changes = writable or oflags & (abi.OFLAG_CREAT | abi.OFLAG_TRUNC)
+            if changes and self.read_only.within(dir_fd):
+                return abi.EROFS
             host_fd = os.open(name, host_flags, 0o666, dir_fd=dir_fd)
-        try:
-            filetype = filetype_of(os.fstat(host_fd).st_mode)
-            # Only the rights that mean something for what was opened: a
-            # directory asked for with the seek right does not keep it.
-            rights_base &= rights_for(filetype, host_fd)
-        except OSError:
-            os.close(host_fd)
-            raise
+            try:
+                filetype = filetype_of(os.fstat(host_fd).st_mode)
+                # Only the rights that mean something for what was opened: a
+                # directory asked for with the seek right does not keep it.
+                rights_base &= rights_for(filetype, host_fd)
+                # A directory may be a read-only grant's root, its parent not.
+                if self.read_only.within(host_fd if filetype == abi.FILETYPE_DIRECTORY
+                                         else dir_fd):
+                    rights_base &= ~FD_CHANGE_RIGHTS  # its times, say, stay as they are
+            except OSError:
+                os.close(host_fd)
+                raise
         new_fd = self.table.add(Descriptor(host_fd, filetype, rights_base, rights_inheriting,
                                            fdflags & _SUPPORTED_FDFLAGS))
         self.memory.put_u32(out, new_fd)
@@ -409,6 +426,7 @@ class FileCalls:
         with beneath(directory.host_fd, guest_path, False) as (dir_fd, name):
             if name == ".":
                 return abi.EINVAL
+            self.read_only.check(dir_fd, name, moving=True)
             os.rmdir(name, dir_fd=dir_fd)
         return 0
 
@@ -425,6 +443,8 @@ class FileCalls:
             with beneath(target_directory.host_fd, target_path, False) as (target_fd, target_name):
                 if source_name == "." or target_name == ".":
                     return abi.EBUSY
+                self.read_only.check(source_fd, source_name, moving=True)
+                self.read_only.check(target_fd, target_name, moving=True)
                 if source_slash or target_slash:
                     mode = os.stat(source_name, dir_fd=source_fd, follow_symlinks=False).st_mode
                     if not stat.S_ISDIR(mode):
@@ -445,6 +465,7 @@ class FileCalls:
                 dir_fd, name):
             if name == ".":
                 return abi.EEXIST
+            self.read_only.check(dir_fd)
             os.symlink(link_text, name, dir_fd=dir_fd)
         return 0
 
@@ -455,5 +476,6 @@ class FileCalls:
                 dir_fd, name):
             if name == ".":
                 return abi.EISDIR
+            self.read_only.check(dir_fd)
             os.unlink(name, dir_fd=dir_fd)
         return 0

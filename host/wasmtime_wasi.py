@@ -14,7 +14,7 @@ from host.errors import GuestExit
 from host.hostcall import WASI_MODULE, WASMEDGE, declarations
 from host.limits import limited_store, memory_note, start_note
 from host.messages import first_line
-from host.modcache import load_module
+from host.modcache import grant_problem, load_module
 from host.requests import RunRequest
 from host.wasi_process import exit_status
 from host.wasi_sockets import SocketCalls
@@ -32,9 +32,13 @@ def _proc_exit(code: int) -> None:
 
 
 def run(request: RunRequest) -> int:
+    problem = grant_problem(request.grants)
+    if problem is not None:
+        print(f"host: {problem}", file=sys.stderr)
+        return 2
     engine = wasmtime.Engine()
     try:
-        module = load_module(engine, request.module)
+        module = load_module(engine, request.module, request.module_fd)
     except wasmtime.WasmtimeError as error:
         print(f"host: {request.module} is not a valid WebAssembly module: "
               f"{first_line(error)}", file=sys.stderr)
@@ -47,7 +51,7 @@ def run(request: RunRequest) -> int:
     wasi.inherit_stdout()
     wasi.inherit_stderr()
     for grant in request.grants:
-        wasi.preopen_dir(str(grant.host_path), grant.guest_path)
+        wasi.preopen_dir(str(grant.host_path), grant.guest_path, not grant.read_only)
 
     store = limited_store(engine, request.limits)
     store.set_wasi(wasi)

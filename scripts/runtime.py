@@ -61,11 +61,16 @@ def guest_command(
         "PWD": str(guest.cwd),
         **(extra_env or {}),
     }
-    folders = {guest.python_wasm.parent, guest.stdlib_zip.parent, guest.cwd, *guest.grants}
+    # What later runs load (the interpreter, its stdlib, the installed
+    # packages) is granted read-only; timecraft has no read-only grants.
+    loaded = {guest.python_wasm.parent, guest.stdlib_zip.parent}
     if guest.deps.is_dir():
-        folders.add(guest.deps)
+        loaded.add(guest.deps)
+    read_only = set() if env.get("TIMECRAFT") else loaded
+    folders = {*loaded, guest.cwd, *guest.grants}
     request = RunRequest(module=guest.python_wasm, args=list(args), env=guest_env,
-                         grants=[Grant(folder, str(folder)) for folder in sorted(folders)],
+                         grants=[Grant(folder, str(folder), folder in read_only)
+                                 for folder in sorted(folders)],
                          sockets="wasmedgev2")
     runtime = None if env.get("TIMECRAFT") else runtime
     return [*runner_prefix(env), *run_arguments(request, runtime=runtime)]

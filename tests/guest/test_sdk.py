@@ -1,6 +1,6 @@
 """The timecraft SDK inside python.wasm, against the runtime's API.
 
-Under the builtin runtime the API is host/api.py; under $TIMECRAFT it is
+Under the builtin runtime the API is host/api/; under $TIMECRAFT it is
 timecraft's own (runtimes without one skip these tests). Workers are
 python.wasm running tests/guest/programs/sdk_*; the spawn scenario is the
 networking case where both server and client are guests.

@@ -1,4 +1,4 @@
-"""host/api.py: the timecraft API of the builtin runtime, below what the SDK tests see."""
+"""host/api/: the timecraft API of the builtin runtime, below what the SDK tests see."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def server(tmp_path: Path) -> Iterator[ApiServer]:
 
 
 def post(server: ApiServer, path: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(server.url + path, data=body,
+    host, port = server.listen_on_loopback()
+    request = urllib.request.Request(f"http://{host}:{port}{path}", data=body,
                                      headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=30) as reply:

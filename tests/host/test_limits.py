@@ -15,7 +15,7 @@ from wasm_guests import GUEST_ROOT, MEMORY_PAGES, ROOT_FD, WasiGuest
 
 from host import wasi_abi as abi
 from host.descriptors import Descriptor
-from host.requests import Grant, Limits
+from host.requests import Grant, GuestLimits
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Asks for 1 GiB and one page more than it has: exit 3 when refused, 4 when granted.
@@ -46,7 +46,7 @@ def _run(tmp_path: Path, wat: str, *options: str) -> subprocess.CompletedProcess
 
 def test_descriptor_limit_is_emfile_and_leaves_no_host_fd(tree: Path) -> None:
     # stdio and the grant take 4 of the 6.
-    guest = WasiGuest([Grant(tree / "granted", GUEST_ROOT)], limits=Limits(descriptors=6))
+    guest = WasiGuest([Grant(tree / "granted", GUEST_ROOT)], limits=GuestLimits(descriptors=6))
     assert guest.open("file.txt")[0] == 0
     errno, last = guest.open("sub/inner.txt")
     assert errno == 0
@@ -60,7 +60,7 @@ def test_descriptor_limit_is_emfile_and_leaves_no_host_fd(tree: Path) -> None:
 
 
 def test_socket_limit_is_enfile_and_leaves_no_host_fd(tree: Path) -> None:
-    guest = WasiGuest([], limits=Limits(sockets=2))
+    guest = WasiGuest([], limits=GuestLimits(sockets=2))
     out = guest.alloc(4)
     for _ in range(2):
         assert guest.call("sock_open", 1, 1, out) == 0

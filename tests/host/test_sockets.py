@@ -252,7 +252,7 @@ def test_s4_bind_needs_the_accept_right(net: SocketGuest) -> None:
 
 def test_s7_the_api_port_is_taken_inside_the_guest(tree: Path) -> None:
     """§7: timecraft's service holds 127.0.0.1:7463 in every guest."""
-    guest = SocketGuest([], api_address=lambda: ("127.0.0.1", 1))
+    guest = SocketGuest([], api_serve=lambda connection: connection.close())
     try:
         assert guest.bind(guest.socket(INET, STREAM), "127.0.0.1", 7463) == abi.EADDRNOTAVAIL
         assert guest.bind(guest.socket(INET, STREAM), "127.0.0.1", 7464) == 0
@@ -403,9 +403,18 @@ def test_s0_7_an_ipv4_mapped_dial_gives_an_errno(net: SocketGuest,
     assert "timecraft ends the whole run" in capsys.readouterr().err
 
 
+def _echo_on(connection: socket.socket) -> None:
+    def echo() -> None:
+        with connection:
+            while data := connection.recv(65536):
+                connection.sendall(data)
+
+    threading.Thread(target=echo, daemon=True).start()
+
+
 def test_s7_the_api_address_reaches_the_api(tree: Path, echo: EchoServer) -> None:
     """§7: 127.0.0.1:7463 inside the guest is timecraft's service (here: the host's API)."""
-    guest = SocketGuest([], api_address=lambda: (HOST_SIDE, echo.port))
+    guest = SocketGuest([], api_serve=_echo_on)
     try:
         fd = guest.socket(INET, STREAM)
         assert guest.connect(fd, "127.0.0.1", 7463) == 0

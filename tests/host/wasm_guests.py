@@ -18,7 +18,7 @@ from host import wasi_abi as abi
 from host.builtin_runtime import CALL_GROUPS, BuiltinHost
 from host.hostcall import declarations
 from host.limits import limited_store
-from host.requests import Grant, Limits, RunRequest
+from host.requests import Grant, GuestLimits, RunRequest
 
 GUEST_ROOT = "/sandbox"
 ROOT_FD = 3  # first preopen after stdio
@@ -55,12 +55,12 @@ class WasiGuest:
     def __init__(self, grants: list[Grant], sockets: str = "wasmedgev2",
                  ca_file: str | None = None, args: list[str] | None = None,
                  env: dict[str, str] | None = None, ip_address: str | None = None,
-                 api_address: Callable[[], tuple[str, int]] | None = None,
-                 limits: Limits | None = None) -> None:
+                 api_serve: Callable[[socket.socket], None] | None = None,
+                 limits: GuestLimits | None = None) -> None:
         request = RunRequest(module=Path("guest.wasm"), args=args or [], env=env or {},
                              grants=grants, sockets=sockets, ca_file=ca_file,
-                             ip_address=ip_address, limits=limits or Limits())
-        self.host = BuiltinHost(request, api_address)
+                             ip_address=ip_address, limits=limits or GuestLimits())
+        self.host = BuiltinHost(request, api_serve)
         self.host.open_descriptors()
         linker, self.linker_state = self.host.link(_ENGINE, _MODULE)
         self.store = limited_store(_ENGINE, request.limits)

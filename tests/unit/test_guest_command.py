@@ -27,6 +27,15 @@ def test_the_built_in_host_is_granted_only_what_the_guest_needs(tmp_path: Path) 
     command = guest_command(guest(tmp_path), ["-c", "pass"], env={})
     assert command[:4] == [sys.executable, "-m", "host", "run"]
     grants = [command[i + 1] for i, word in enumerate(command) if word == "--dir"]
-    # deps/ does not exist yet, so it is not granted.
-    assert sorted(grants) == [f"{tmp_path}/dist", f"{tmp_path}/work"]
+    # deps/ does not exist yet, so it is not granted; what later runs load is read-only.
+    assert sorted(grants) == [f"{tmp_path}/dist:ro", f"{tmp_path}/work"]
     assert f"PWD={tmp_path}/work" in command
+
+
+def test_installed_packages_are_read_only_too(tmp_path: Path) -> None:
+    (tmp_path / "deps").mkdir()
+    command = guest_command(guest(tmp_path), ["-c", "pass"], env={})
+    grants = [command[i + 1] for i, word in enumerate(command) if word == "--dir"]
+    assert sorted(grants) == [f"{tmp_path}/deps:ro", f"{tmp_path}/dist:ro", f"{tmp_path}/work"]
+    command = guest_command(guest(tmp_path), ["-c", "pass"], env={"TIMECRAFT": "timecraft"})
+    assert not [word for word in command if word.endswith(":ro")]

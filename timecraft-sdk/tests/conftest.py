@@ -1,4 +1,4 @@
-"""The SDK against the real API of the builtin host (host/api.py), in-process.
+"""The SDK against the real API of the builtin host (host/api/), in-process.
 
 Run from the repository root, where `host` and `scripts` are importable:
 `python -m pytest timecraft-sdk/tests`. Tests with workers run python.wasm
@@ -51,7 +51,8 @@ def server(tmp_path: Path) -> Iterator[ApiServer]:
 
 @pytest.fixture
 def client(server: ApiServer) -> Iterator[Client]:
-    with Client(server.url) as api_client:
+    host, port = server.listen_on_loopback()  # where this CPython's SDK reaches it
+    with Client(f"http://{host}:{port}") as api_client:
         yield api_client
 
 

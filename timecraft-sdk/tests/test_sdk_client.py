@@ -18,7 +18,7 @@ def test_version_and_process_id(client: Client, server: ApiServer) -> None:
 
 def test_the_address_comes_from_the_environment(server: ApiServer,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    host, port = server.address
+    host, port = server.listen_on_loopback()
     monkeypatch.setenv(ADDRESS_VARIABLE, f"{host}:{port}")
     with Client() as client:
         assert client.url == f"http://{host}:{port}"

@@ -30,7 +30,8 @@ PORT = 8400
 @pytest.fixture
 def worker_client(worker_server: ApiServer, tmp_path: Path) -> Client:
     (tmp_path / "worker.py").write_text(WORKER_SOURCE)
-    return Client(worker_server.url)
+    host, port = worker_server.listen_on_loopback()
+    return Client(f"http://{host}:{port}")
 
 
 def worker_spec(role: str) -> ModuleSpec:
