@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 import nox
 
 nox.needs_version = ">=2025.02.09"
@@ -14,23 +11,20 @@ nox.options.sessions = ["build"]
 
 PYTHON = "3.11"
 
-
-def _requested_sessions() -> set[str]:
-    # Nox gives every session of a run the same arguments after `--`; a stage
-    # that only runs as a prerequisite must tolerate the requested session's.
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("-s", "-e", "--session", "--sessions", nargs="*", default=[])
-    argv = sys.argv[1:]
-    known, _ = parser.parse_known_args(argv[: argv.index("--")] if "--" in argv else argv)
-    return set(known.session)
+# Nox hands the arguments after `--` to every session of a run, the stages it
+# requires included, so no build stage reads them: build options are the
+# environment switches (DEBUG=1, NO_OPT=1, NO_WASMEDGE=1, JOBS=N; README), and
+# what follows `--` in run, deps and the test sessions is the guest's, pip's or
+# pytest's. The stages' order is their `requires=`.
+BUILD_SWITCHES = "DEBUG=1, NO_OPT=1, NO_WASMEDGE=1, JOBS=N"
 
 
-REQUESTED = _requested_sessions()
-
-
-def stage(session: nox.Session, name: str, *args: str) -> None:
-    prerequisite = [] if session.name in REQUESTED else ["--prerequisite"]
-    session.run("python", "-m", "scripts", name, *prerequisite, *args, *session.posargs)
+def stage(session: nox.Session) -> None:
+    if session.posargs:
+        session.log(f"{session.name}: build stages take no arguments after `--` (those belong "
+                    f"to the session you ran); build options are environment switches: "
+                    f"{BUILD_SWITCHES}, e.g. `DEBUG=1 nox -s build`")
+    session.run("python", "-m", "scripts", session.name)
 
 
 def install(session: nox.Session, requirements: str) -> None:
@@ -47,63 +41,64 @@ def install_host(session: nox.Session, requirements: str) -> None:
 @nox.session(python=PYTHON)
 def toolchain(session: nox.Session) -> None:
     """Find clang/LLVM for wasm32, wasm-opt, zip, Python 3.11 (installing them on Debian if root)."""
-    stage(session, "toolchain")
+    stage(session)
 
 
 @nox.session(python=PYTHON)
 def sources(session: nox.Session) -> None:
     """Download the pinned CPython, wasi-libc and zlib sources into the user cache, verified."""
-    stage(session, "sources")
+    stage(session)
 
 
 @nox.session(python=PYTHON, requires=["toolchain", "sources"])
 def libc(session: nox.Session) -> None:
     """Build the patched wasi-libc sysroot."""
-    stage(session, "libc")
+    stage(session)
 
 
 @nox.session(python=PYTHON, requires=["libc"])
 def sockets(session: nox.Session) -> None:
     """Build libwasmedge_sock.a, POSIX sockets over the WasmEdge socket ABI."""
-    stage(session, "sockets")
+    stage(session)
 
 
 @nox.session(python=PYTHON, requires=["sockets"])
 def cpython(session: nox.Session) -> None:
     """Build zlib and link python.wasm (configure only when its inputs changed)."""
-    stage(session, "cpython")
+    stage(session)
 
 
 @nox.session(python=PYTHON, requires=["cpython"])
 def optimize(session: nox.Session) -> None:
-    """wasm-opt python.wasm into dist/ (--no-opt or NO_OPT=1 skips optimizing)."""
-    stage(session, "optimize")
+    """wasm-opt python.wasm into dist/ (NO_OPT=1 skips optimizing)."""
+    stage(session)
 
 
 @nox.session(python=PYTHON, requires=["cpython"])
 def stdlib(session: nox.Session) -> None:
     """Build dist/python311.zip: the byte-compiled stdlib plus python/Lib overlay files."""
-    stage(session, "stdlib")
+    stage(session)
 
 
 @nox.session(python=PYTHON, requires=["optimize", "stdlib"])
 def build(session: nox.Session) -> None:
     """Build everything: dist/python.wasm, dist/python311.zip and dist/manifest.json."""
-    stage(session, "summary")
+    stage(session)
 
 
 @nox.session(python=PYTHON, requires=["build"])
 def run(session: nox.Session) -> None:
     """Run python.wasm: `nox -s run -- script.py args`, `-- -c CODE`, or nothing for the REPL."""
     install_host(session, "host")
-    stage(session, "run", "--cwd", session.invoked_from, "--")
+    session.run("python", "-m", "scripts", "run", "--cwd", session.invoked_from, "--",
+                *session.posargs)
 
 
 @nox.session(python=PYTHON)
 def deps(session: nox.Session) -> None:
     """Install pure-Python packages for the guest into deps/ (`nox -s deps -- requests`)."""
     install(session, "deps")
-    stage(session, "deps")
+    session.run("python", "-m", "scripts", "deps", *session.posargs)
 
 
 @nox.session(name="unit-tests", python=PYTHON)
@@ -142,16 +137,16 @@ def test(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print build numbers: cold, no-op and edit-rebuild times, artifact sizes (scratch copy)."""
+    """Print build numbers (cold, no-op, edit-rebuild, sizes); check two cold builds are identical."""
     install(session, "nox")
-    stage(session, "bench")
+    session.run("python", "-m", "benchmarks", "build", *session.posargs)
 
 
 @nox.session(name="bench-host", python=PYTHON, requires=["build"])
 def bench_host(session: nox.Session) -> None:
     """Print guest run numbers: warm start, imports, small writes, HTTP/HTTPS throughput."""
     install_host(session, "test")
-    stage(session, "bench_host")
+    session.run("python", "-m", "benchmarks", "host", *session.posargs)
 
 
 LINTED = ("scripts", "host", "timecraft-sdk/src")

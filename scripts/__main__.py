@@ -1,35 +1,46 @@
-"""`python -m scripts STAGE [--prerequisite] [ARGS...]`: the entry point Nox sessions call."""
+"""`python -m scripts COMMAND [ARGS...]`: the entry point Nox sessions call.
+
+A build stage (`python -m scripts cpython`) does its own step only: Nox runs
+the stages before it first (their `requires=` in noxfile.py), and a stage whose
+inputs did not change does no work. Nox sessions give it no arguments, so the
+build options are the environment switches (scripts/options.py); flags are
+for running a stage by hand.
+"""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
+from scripts.options import parse_build_options
 from scripts.shell import StageError
 
-STAGES = ("toolchain", "sources", "libc", "sockets", "cpython", "optimize", "stdlib",
-          "summary", "run", "deps", "bench", "bench_host")
+# Each build stage and the module that does its work.
+BUILD_STAGES: dict[str, str] = {
+    "toolchain": "toolchain", "sources": "sources", "libc": "libc", "sockets": "sockets",
+    "cpython": "cpython", "optimize": "optimize", "stdlib": "stdlib", "build": "summary",
+}
+# Commands that are not build stages; their arguments are their own.
+COMMANDS = ("run", "deps")
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in STAGES:
-        print(f"usage: python -m scripts {{{','.join(STAGES)}}} [--prerequisite] [ARGS...]",
+    if not argv or argv[0] not in (*BUILD_STAGES, *COMMANDS):
+        print(f"usage: python -m scripts {{{','.join((*BUILD_STAGES, *COMMANDS))}}} [ARGS...]",
               file=sys.stderr)
         return 2
-    stage, rest = argv[0], argv[1:]
-    # A stage run only because another session requires it also receives that
-    # session's arguments; it must not reject them.
-    strict = not (rest[:1] == ["--prerequisite"])
-    if not strict:
-        rest = rest[1:]
-    module = importlib.import_module(f"scripts.{stage}")
+    command, args = argv[0], argv[1:]
     try:
-        return int(module.main(rest, strict))
+        if command in COMMANDS:
+            return int(importlib.import_module(f"scripts.{command}").main(args))
+        options = parse_build_options(command, args)
+        importlib.import_module(f"scripts.{BUILD_STAGES[command]}").build(options)
+        return 0
     except StageError as error:
-        print(f"error: {stage}: {error}", file=sys.stderr)
+        print(f"error: {command}: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\n{stage}: interrupted; earlier outputs are intact, rerun to resume",
+        print(f"\n{command}: interrupted; earlier outputs are intact, rerun to resume",
               file=sys.stderr)
         return 130
 

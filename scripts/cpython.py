@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import os
 from pathlib import Path
 
-from scripts import layout, libc, sockets, sources, toolchain
-from scripts.options import BuildOptions, parse_build_options
+from scripts import layout, libc, reproducible, sockets, sources, toolchain
+from scripts.options import BuildOptions
 from scripts.shell import fresh_dir, output, replace_dir, run, say
 from scripts.stamps import Stamp, fingerprint
 
@@ -25,12 +25,15 @@ def linked_wasm(options: BuildOptions) -> Path:
 
 
 def wasm_cc(tools: toolchain.Toolchain) -> str:
-    return f"{tools.cc} --target=wasm32-wasi --sysroot={layout.SYSROOT}"
+    return " ".join([tools.cc, "--target=wasm32-wasi", f"--sysroot={layout.SYSROOT}",
+                     *reproducible.prefix_map_flags()])
 
 
 def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
     """Static zlib for wasm in build/zlib; returns its input key."""
-    key = fingerprint(sources.load_lock()["zlib"].key, libc.input_key(tools))
+    env = {"CC": wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
+    key = fingerprint(sources.load_lock()["zlib"].key, libc.input_key(tools),
+                      repr(sorted(env.items())))
     stamp = Stamp(STAMPS / "zlib", outputs=[ZLIB_PREFIX])
     if stamp.matches(key):
         say("cpython: zlib up to date")
@@ -39,7 +42,6 @@ def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
     sources.unpack("zlib", work)
     new_prefix = fresh_dir(layout.BUILD / "zlib.new")
     log = layout.LOGS / "zlib.log"
-    env = {"CC": wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
     run(["./configure", "--static", f"--prefix={new_prefix}"], cwd=work, env=env, log=log)
     run(["make", f"-j{options.jobs}", "libz.a"], cwd=work, log=log)
     run(["make", "install"], cwd=work, log=log)
@@ -67,7 +69,9 @@ def prepare_source() -> str:
 def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tuple[list[str], dict[str, str]]:
     build_triple = output([CPYTHON_SRC / "config.guess"])
     command = [
-        str(CPYTHON_SRC / "configure"),
+        # Run from the build folder by a relative path, configure records a
+        # relative srcdir; CPython compiles it into python.wasm (getpath's VPATH).
+        os.path.join(os.path.relpath(CPYTHON_SRC, build_dir(options)), "configure"),
         "--host=wasm32-unknown-wasi",
         f"--build={build_triple}",
         f"--with-build-python={tools.build_python}",
@@ -125,8 +129,21 @@ def relink_if_libraries_changed(options: BuildOptions) -> None:
         wasm.unlink()
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    options = parse_build_options("cpython", argv, strict=strict)
+def forget_an_old_build_date(options: BuildOptions, epoch: int) -> None:
+    """Recompile the build date into python.wasm when SOURCE_DATE_EPOCH changed.
+
+    make does not see the environment: removing the object that holds the
+    date (CPython's getbuildinfo.c, __DATE__ and __TIME__, which clang takes
+    from SOURCE_DATE_EPOCH) recompiles just that file and relinks.
+    """
+    record = build_dir(options) / "source-date-epoch"
+    if record.is_file() and record.read_text() == str(epoch):
+        return
+    (build_dir(options) / "Modules" / "getbuildinfo.o").unlink(missing_ok=True)
+    record.write_text(str(epoch))
+
+
+def build(options: BuildOptions) -> None:
     tools = toolchain.load()
     zlib_key = build_zlib(tools, options)
     src_key = prepare_source()
@@ -143,7 +160,9 @@ def main(argv: Sequence[str], strict: bool) -> int:
     else:
         say("cpython: configure up to date")
     relink_if_libraries_changed(options)
+    epoch = reproducible.source_date_epoch()
+    forget_an_old_build_date(options, epoch)
     run(["make", f"-j{options.jobs}", "python.wasm"], cwd=build,
+        env={reproducible.EPOCH_VARIABLE: str(epoch)},
         log=layout.LOGS / f"cpython-make-{options.variant}.log")
     say(f"cpython: {linked_wasm(options)}")
-    return 0

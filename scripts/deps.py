@@ -66,7 +66,7 @@ def install(packages: Sequence[str], deps: Path = layout.DEPS) -> None:
     replace_dir(staging, deps)
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
+def main(argv: Sequence[str]) -> int:
     options = build_parser().parse_args(argv)
     install(options.packages)
     say(f"deps: installed into {layout.DEPS}")

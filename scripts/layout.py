@@ -22,6 +22,8 @@ PYTHON_WASM = DIST / "python.wasm"
 STDLIB_ZIP = DIST / "python311.zip"
 MANIFEST = DIST / "manifest.json"
 LOGS = BUILD / "logs"
+# Our own build inputs (besides the pinned sources); the manifest records them by content.
+OWN_INPUTS = (LIBC_PATCHES, SOCKETS_SRC, CPYTHON_PATCHES, CONFIG_SITE, OVERLAY_LIB, SOURCES_LOCK)
 
 
 def cache_root() -> Path:

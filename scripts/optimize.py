@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
 from scripts import cpython, layout, toolchain
-from scripts.options import BuildOptions, parse_build_options
+from scripts.options import BuildOptions
 from scripts.shell import StageError, publish, run, say
 from scripts.stamps import Stamp, file_sha256, fingerprint
 
@@ -22,8 +21,7 @@ def optimized_wasm(options: BuildOptions) -> Path:
     return layout.BUILD / options.variant / "python.wasm"
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    options = parse_build_options("optimize", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     tools = toolchain.load()
     linked = cpython.linked_wasm(options)
     if not linked.is_file():
@@ -39,10 +37,9 @@ def main(argv: Sequence[str], strict: bool) -> int:
         if flags:
             run([tools.wasm_opt, *flags, linked, "-o", temp])
         else:
-            say("optimize: skipped (--no-opt); using the linked module as it is")
+            say("optimize: skipped (NO_OPT=1); using the linked module as it is")
             shutil.copyfile(linked, temp)
         os.replace(temp, optimized)
         stamp.record(key)
     publish(optimized, layout.PYTHON_WASM)
     say(f"optimize: {layout.PYTHON_WASM} ({layout.PYTHON_WASM.stat().st_size / 1e6:.1f} MB)")
-    return 0

@@ -1,11 +1,9 @@
-"""Build options shared by every build stage: flags after `--`, or the seed's switches."""
+"""Build options: the environment switches (what Nox sessions use), or flags for a stage run by hand."""
 
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,16 +24,24 @@ class BuildOptions:
         return {"debug": self.debug, "optimize": self.optimize, "sockets": self.sockets}
 
 
-LONG_FLAGS = ("--debug", "--no-opt", "--no-sockets", "--jobs")
-
-
 def _switch(env: Mapping[str, str], name: str) -> bool:
     # The seed treated any non-empty value as "on" (NO_OPT=true, DEBUG=1, ...).
     return bool(env.get(name, ""))
 
 
+def _jobs(text: str) -> int:
+    """A job count; 0 means one per CPU."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of jobs, got {text!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"the number of jobs must be positive, got {jobs}")
+    return jobs or os.cpu_count() or 2
+
+
 def build_parser(stage: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"nox -s {stage} --", description=f"Build stage {stage!r}.")
+    parser = argparse.ArgumentParser(prog=f"python -m scripts {stage}", description=f"Build stage {stage!r}.")
     parser.add_argument("--debug", action="store_true", default=_switch(env, "DEBUG"),
                         help="CPython --with-pydebug and socket call tracing (env DEBUG=1)")
     parser.add_argument("--no-opt", dest="optimize", action="store_false",
@@ -45,33 +51,25 @@ def build_parser(stage: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
                         default=not _switch(env, "NO_WASMEDGE"),
                         help="build without wasmedge_sock, for runtimes without the socket "
                         "extension (env NO_WASMEDGE=1)")
-    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 2,
-                        help="parallel compile jobs (default: %(default)s)")
+    parser.add_argument("-j", "--jobs", type=_jobs, default=env.get("JOBS") or "0",
+                        help="parallel compile jobs (env JOBS=N; default: %(default)s, the CPUs)")
     return parser
 
 
 def parse_build_options(
-    stage: str, argv: Sequence[str], env: Mapping[str, str] | None = None, *, strict: bool
+    stage: str, argv: Sequence[str], env: Mapping[str, str] | None = None
 ) -> BuildOptions:
-    """Parse build flags for `stage`.
+    """The options of build stage `stage`: the environment switches, then `argv`'s flags.
 
-    Nox hands the same arguments to every session of a run, so a stage that
-    runs as a prerequisite of another session (`nox -s run -- script.py`) sees
-    arguments meant for that session: it takes the build flags it knows and
-    leaves the rest, warning only about near-misses of its own flags. A stage
-    asked for by name (`strict`) rejects anything it does not know.
+    Nox sessions pass no `argv` (every session of a run gets the same
+    arguments after `--`, and those of `run`, `deps` or a test session belong
+    to the guest, pip or pytest); flags are for a stage run by hand.
     """
     parser = build_parser(stage, os.environ if env is None else env)
-    if strict:
-        namespace = parser.parse_args(argv)
-    else:
-        namespace, rest = parser.parse_known_args(argv)
-        for word in rest:
-            close = difflib.get_close_matches(word.split("=")[0], LONG_FLAGS, n=1, cutoff=0.75)
-            if word.startswith("--") and close:
-                print(f"warning: {stage}: ignoring {word!r}; did you mean {close[0]!r}?",
-                      file=sys.stderr)
-    if namespace.jobs < 1:
-        parser.error("--jobs must be at least 1")
+    namespace, rest = parser.parse_known_args(argv)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}: a build stage takes build "
+                     "options only (under Nox: the environment switches DEBUG=1, NO_OPT=1, "
+                     "NO_WASMEDGE=1, JOBS=N)")
     return BuildOptions(debug=namespace.debug, optimize=namespace.optimize,
                         sockets=namespace.sockets, jobs=namespace.jobs)

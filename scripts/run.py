@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
+def main(argv: Sequence[str]) -> int:
     # After `--`, every argument, options included (-c, -m, -X ...), belongs to the guest.
     options = build_parser().parse_args(argv)
     for path in (layout.PYTHON_WASM, layout.STDLIB_ZIP):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scripts import layout
+from scripts.options import BuildOptions
 from scripts.shell import StageError, run, say, which
 from scripts.stamps import file_sha256, fingerprint
 
@@ -282,11 +283,7 @@ def unpack(name: str, dest: Path, patches: Sequence[Path] = ()) -> None:
         run(["patch", "-p1", "--forward", "--batch", "-s", "-i", patch], cwd=dest)
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    from scripts.options import parse_build_options
-
-    parse_build_options("sources", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     for source in load_lock().values():
         origin, path = fetch(source)
         say(f"sources: {source.name} {source.version}: {path} ({origin.label})")
-    return 0

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
-from scripts import layout, sources, toolchain
-from scripts.options import BuildOptions, parse_build_options
+from scripts import layout, reproducible, sources, toolchain
+from scripts.options import BuildOptions
 from scripts.shell import StageError, say
 from scripts.stamps import file_sha256, files_under
-
-# Our own inputs, recorded by content so two builds can be compared.
-OWN_INPUTS = (layout.LIBC_PATCHES, layout.SOCKETS_SRC, layout.CPYTHON_PATCHES,
-              layout.CONFIG_SITE, layout.OVERLAY_LIB, layout.SOURCES_LOCK)
 
 
 def own_input_hashes() -> dict[str, str]:
     return {path.relative_to(layout.REPO).as_posix(): file_sha256(path)
-            for root in OWN_INPUTS for path in files_under(root)}
+            for root in layout.OWN_INPUTS for path in files_under(root)}
 
 
 def used_sources() -> dict[str, dict[str, str]]:
@@ -38,7 +33,8 @@ def describe_output(path: Path) -> dict[str, object]:
             "sha256": file_sha256(path)}
 
 
-def manifest(options: BuildOptions, tools: toolchain.Toolchain) -> dict[str, object]:
+def manifest(options: BuildOptions, tools: toolchain.Toolchain,
+             source_date_epoch: int) -> dict[str, object]:
     return {
         "sources": used_sources(),
         "inputs": own_input_hashes(),
@@ -47,15 +43,17 @@ def manifest(options: BuildOptions, tools: toolchain.Toolchain) -> dict[str, obj
         "toolchain": {"versions": tools.versions, "cc": tools.cc, "ar": tools.ar,
                       "wasm_ld": tools.wasm_ld, "wasm_opt": tools.wasm_opt},
         "options": options.describe(),
+        # The build date in sys.version; with the same toolchain, the same
+        # inputs and this date give the same outputs in any directory.
+        "source_date_epoch": source_date_epoch,
     }
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    options = parse_build_options("build", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     for path in (layout.PYTHON_WASM, layout.STDLIB_ZIP):
         if not path.is_file():
             raise StageError(f"{path} is missing: the optimize and stdlib stages did not finish")
-    data = manifest(options, toolchain.load())
+    data = manifest(options, toolchain.load(), reproducible.source_date_epoch())
     temp = layout.MANIFEST.with_name(layout.MANIFEST.name + ".tmp")
     temp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(temp, layout.MANIFEST)
@@ -67,4 +65,3 @@ def main(argv: Sequence[str], strict: bool) -> int:
         say(f"  dist/{name:15} {info['size'] / 1e6:6.1f} MB")
     say("  dist/manifest.json  versions, options and sha256 of every input and output")
     say("Run it:  nox -s run -- -c 'import sys; print(sys.version)'   (or a script, or nothing for the REPL)")
-    return 0

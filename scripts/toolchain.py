@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from scripts import layout
+from scripts.options import BuildOptions
 from scripts.shell import StageError, output, run, say, which
 
 MIN_CLANG = 15
@@ -165,10 +166,7 @@ def load() -> Toolchain:
     return Toolchain(**data)
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
-    from scripts.options import parse_build_options
-
-    parse_build_options("toolchain", argv, strict=strict)
+def build(options: BuildOptions) -> None:
     toolchain, missing = detect(os.environ)
     if toolchain is None:
         install(missing)
@@ -182,4 +180,3 @@ def main(argv: Sequence[str], strict: bool) -> int:
     for name, version in toolchain.versions.items():
         say(f"toolchain: {name}: {version}")
     say(f"toolchain: cc={toolchain.cc} ar={toolchain.ar} wasm-ld={toolchain.wasm_ld}")
-    return 0

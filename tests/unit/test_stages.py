@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
 import pytest
 
 from scripts import __main__ as entry
-from scripts import cpython, optimize, summary
+from scripts import cpython, libc, optimize, reproducible, summary
 from scripts.options import BuildOptions
 from scripts.toolchain import Toolchain
 
@@ -30,6 +31,20 @@ def test_configure_links_the_sockets_library_and_enables_ipv6(no_config_guess: N
     assert env["PKG_CONFIG_PATH"] == ""
     assert "--with-build-python=/bin/python3.11" in command
     assert env["OPT"] == cpython.RELEASE_OPT
+
+
+def test_configure_records_a_relative_source_directory(no_config_guess: None) -> None:
+    # CPython compiles srcdir into python.wasm (getpath's VPATH).
+    command, _ = cpython.configure_command(TOOLS, BuildOptions())
+    assert command[0] == "../../cpython-src/configure"
+    assert (cpython.build_dir(BuildOptions()) / command[0]).resolve() == (
+        cpython.CPYTHON_SRC / "configure")
+
+
+def test_every_c_compile_maps_the_checkout_path() -> None:
+    flag = reproducible.prefix_map_flags()[0]
+    assert flag in cpython.wasm_cc(TOOLS).split()  # zlib and CPython
+    assert flag in libc.cflags().split()
 
 
 def test_a_debug_build_keeps_pydebugs_own_optimization_flags(no_config_guess: None) -> None:
@@ -78,13 +93,14 @@ def test_manifest_records_inputs_outputs_toolchain_and_options(tmp_path: Path,
     monkeypatch.setattr(summary.layout, "PYTHON_WASM", dist / "python.wasm")
     monkeypatch.setattr(summary.layout, "STDLIB_ZIP", dist / "python311.zip")
     monkeypatch.setattr(summary, "own_input_hashes", lambda: {"python/patches/x.patch": "ab"})
-    data = summary.manifest(BuildOptions(debug=True), TOOLS)
+    data = summary.manifest(BuildOptions(debug=True), TOOLS, 1700000000)
     assert set(data["sources"]) == {"cpython", "wasi-libc", "zlib"}
     assert data["sources"]["cpython"]["version"] == "3.11.2"
     assert data["outputs"]["python.wasm"]["path"] == "dist/python.wasm"
     assert data["outputs"]["python.wasm"]["size"] == len(b"artifact python.wasm")
     assert data["options"] == {"debug": True, "optimize": True, "sockets": True}
     assert data["toolchain"]["versions"]["clang"] == "clang 16"
+    assert data["source_date_epoch"] == 1700000000
 
 
 def test_own_inputs_cover_patches_and_overlay() -> None:
@@ -102,6 +118,13 @@ def test_entry_point_rejects_an_unknown_stage(capsys: pytest.CaptureFixture[str]
 def test_entry_point_turns_stage_errors_into_one_line_and_status_1(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # optimize alone: a stage does only its own step.
     monkeypatch.setattr(optimize.layout, "TOOLCHAIN_FILE", tmp_path / "missing.json")
-    assert entry.main(["optimize", "--prerequisite", "script.py"]) == 1
+    assert entry.main(["optimize"]) == 1
     assert "error: optimize:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stage", list(entry.BUILD_STAGES))
+def test_every_build_stage_has_a_build_function(stage: str) -> None:
+    module = importlib.import_module(f"scripts.{entry.BUILD_STAGES[stage]}")
+    assert callable(module.build)

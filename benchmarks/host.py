@@ -1,4 +1,4 @@
-"""Benchmark of the built-in WASI host: start, imports, small writes, downloads.
+"""`nox -s bench-host`: the built-in WASI host's numbers: start, imports, small writes, downloads.
 
 Each guest workload runs under the built-in host (runtime `builtin`) and, where
 it needs no sockets, under the `wasmtime` package's own WASI for comparison.
@@ -18,15 +18,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
-from host.htls import CERT_FILE_ENV
 from scripts import layout
-from scripts.runtime import Guest, guest_command
 from scripts.shell import StageError, say
+from tests.guest.guest_harness import GuestRunner
 
 WARM_START_TARGET_MS = 150.0
 IMPORT_RATIO_TARGET = 1.5  # import-heavy start, built-in host over wasmtime's WASI
@@ -107,31 +106,33 @@ def build_parser() -> argparse.ArgumentParser:
 # -- running guests ---------------------------------------------------------------------
 
 
-class Bench:
-    """Runs guests in a scratch folder granted to them."""
+@contextmanager
+def environment_without(*names: str) -> Iterator[None]:
+    """Run with `names` removed from this process's environment, which the guest harness reads."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
-    def __init__(self, workdir: Path, unset: Sequence[str] = ()) -> None:
+
+class Bench:
+    """Runs guests, through the guest tests' harness, in a scratch folder granted to them."""
+
+    def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        # The comparison is between this host's runtimes; a TIMECRAFT set for
-        # the tests must not swap them for timecraft here.
-        dropped = {"TIMECRAFT", *unset}
-        self._env = {name: value for name, value in os.environ.items() if name not in dropped}
 
     def script(self, name: str, text: str) -> Path:
         path = self.workdir / name
         path.write_text(text)
         return path
 
-    def run(self, runtime: str, args: Sequence[str],
-            host_env: Mapping[str, str] | None = None) -> tuple[float, str]:
+    def run(self, runtime: str, args: Sequence[str], ca_file: Path | None = None) -> tuple[float, str]:
         """(wall-clock seconds, stdout) of one guest run."""
-        guest = Guest(cwd=self.workdir, grants=(self.workdir,))
-        command = guest_command(guest, list(args), env=self._env, runtime=runtime)
         started = time.perf_counter()
         try:
-            result = subprocess.run(command, cwd=self.workdir,
-                                    env={**self._env, **(host_env or {})},
-                                    capture_output=True, text=True, timeout=GUEST_TIMEOUT)
+            result = GuestRunner(runtime).run(args, cwd=self.workdir, grants=[self.workdir],
+                                              ca_file=ca_file, timeout=GUEST_TIMEOUT)
         except subprocess.TimeoutExpired as error:
             raise MeasurementError(f"{runtime}: no exit within {GUEST_TIMEOUT} s") from error
         elapsed = time.perf_counter() - started
@@ -218,8 +219,8 @@ def warm_start(bench: Bench, runs: int) -> list[Row]:
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
         # Then the host's own Python modules are compiled again at every
         # start; also show the start a user with bytecode caching gets.
-        cached = Bench(bench.workdir, unset=["PYTHONDONTWRITEBYTECODE"])
-        rows.append(_warm_start_row("  host bytecode cached", cached, runs))
+        with environment_without("PYTHONDONTWRITEBYTECODE"):
+            rows.append(_warm_start_row("  host bytecode cached", bench, runs))
     return rows
 
 
@@ -259,13 +260,13 @@ def small_writes(bench: Bench, runs: int) -> list[Row]:
 
 
 def _download(bench: Bench, port: int, scheme: str, size: int,
-              host_env: Mapping[str, str] | None = None) -> str:
+              ca_file: Path | None = None) -> str:
     script = bench.script("download.py", DOWNLOAD)
     # With TLS the certificate is checked against this address (its IP SAN).
     args = [script.name, SERVER_ADDRESS, str(port), scheme]
     rates = []
     for _ in range(DOWNLOAD_RUNS):
-        _, stdout = bench.run("builtin", args, host_env)
+        _, stdout = bench.run("builtin", args, ca_file)
         report = json.loads(stdout)
         if report["bytes"] != size:
             raise MeasurementError(f"downloaded {report['bytes']} bytes of {size}")
@@ -291,7 +292,7 @@ def https_download(bench: Bench, payload: bytes) -> list[Row]:
     ca_file = bench.workdir / "ca.pem"
     authority.cert_pem.write_to_path(str(ca_file))
     with payload_server(payload, context) as port:
-        rate = _download(bench, port, "https", len(payload), {CERT_FILE_ENV: str(ca_file)})
+        rate = _download(bench, port, "https", len(payload), ca_file)
     return [Row(f"HTTPS (hTLS) download, {len(payload) >> 20} MB", rate, "no sockets", "", "")]
 
 
@@ -309,7 +310,7 @@ def format_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str], strict: bool) -> int:
+def main(argv: Sequence[str]) -> int:
     options = build_parser().parse_args(argv)
     if options.runs < 1 or options.download_mb < 1:
         raise StageError("--runs and --download-mb must be at least 1")
@@ -319,7 +320,10 @@ def main(argv: Sequence[str], strict: bool) -> int:
     payload = os.urandom(options.download_mb << 20)
     rows: list[Row] = []
     failures = 0
-    with tempfile.TemporaryDirectory(prefix="bench-host-") as scratch:
+    # The comparison is between this host's runtimes; a TIMECRAFT set for the
+    # tests must not swap them for timecraft here.
+    with tempfile.TemporaryDirectory(prefix="bench-host-") as scratch, \
+            environment_without("TIMECRAFT"):
         bench = Bench(Path(scratch).resolve())
         workloads = [
             ("warm start", lambda: warm_start(bench, options.runs)),
