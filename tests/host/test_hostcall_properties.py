@@ -21,6 +21,7 @@ CI runs a few examples per function (the "ci" profile, tests/host/conftest.py);
 
 from __future__ import annotations
 
+import gc
 import inspect
 import os
 import resource
@@ -385,7 +386,9 @@ def _caller(guest: WasiGuest, form: Form) -> tuple[Callable[..., int], HostLinke
 
 @pytest.mark.parametrize("form", FORMS, ids=[form.id for form in FORMS])
 def test_hostile_arguments_get_an_errno(form: Form, sandbox: Path) -> None:
-    host_fds = len(os.listdir("/proc/self/fd"))
+    # Leaks are new descriptors; older ones (other tests' garbage) may close meanwhile.
+    gc.collect()
+    host_fds = set(os.listdir("/proc/self/fd"))
     guest = WasiGuest([Grant(sandbox, "/sandbox")], sockets="wasmedgev2")
     call, host_linker = _caller(guest, form)
 
@@ -415,4 +418,5 @@ def test_hostile_arguments_get_an_errno(form: Form, sandbox: Path) -> None:
         check()
     finally:
         guest.close()
-    assert len(os.listdir("/proc/self/fd")) == host_fds, "a host descriptor was left open"
+    gc.collect()
+    assert set(os.listdir("/proc/self/fd")) <= host_fds, "a host descriptor was left open"
