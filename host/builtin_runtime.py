@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Callable
 import wasmtime
 
 from host.descriptors import FdTable, preopen_descriptor, stdio_descriptor
-from host.errors import GuestSetupError
+from host.errors import GuestSetupError, WasiError
 from host.grants import ReadOnlyTrees, close_opened, open_grants, reopen
 from host.guest_memory import GuestMemory
 from host.hostcall import WASI_MODULE, WASMEDGE, declarations, declared, encode
+from host.limits import allow_descriptors, limited_store, memory_note, start_note
 from host.linking import HostFunction, HostLinker
 from host.messages import first_line
 from host.modcache import grant_problem, load_module
@@ -114,7 +115,7 @@ class BuiltinHost:
         self.network = VirtualNetwork(request.ip_address, api_serve,
                                       tls_sessions(request.ca_file))
         self.memory = GuestMemory()
-        self.table = FdTable()
+        self.table = FdTable(request.limits.descriptors, request.limits.sockets)
         self.read_only = ReadOnlyTrees()
         self.functions = self._collect_functions()
 
@@ -134,14 +135,22 @@ class BuiltinHost:
         return functions
 
     def open_descriptors(self) -> None:
-        for host_fd in (0, 1, 2):
-            self.table.add(stdio_descriptor(host_fd))
+        try:
+            for host_fd in (0, 1, 2):
+                self.table.add(stdio_descriptor(host_fd))
+        except WasiError:
+            raise GuestSetupError("--max-fds must leave room for stdio (at least 3)") from None
         for grant in self.request.grants:
             try:
                 descriptor = preopen_descriptor(reopen(grant), grant.guest_path)
             except OSError as error:
                 raise GuestSetupError(f"cannot open {grant.host_path}: {error.strerror}") from None
-            self.table.add(descriptor)
+            try:
+                self.table.add(descriptor)
+            except WasiError:
+                raise GuestSetupError(
+                    f"{len(self.request.grants)} --dir grants and stdio do not fit in "
+                    f"--max-fds {self.table.max_descriptors}; raise it") from None
             self.read_only.add(descriptor.host_fd, grant.read_only)
         for descriptor in self.table.entries.values():
             if descriptor.preopen_path is not None and self.read_only.within(descriptor.host_fd):
@@ -215,6 +224,7 @@ def _run_module(request: RunRequest) -> int:
         from host.api.children import exit_with_parent
 
         exit_with_parent(request.lifeline_fd)
+    allow_descriptors(request.limits)
     api = LazyApi(request)
     try:
         return _run_instance(engine, module, BuiltinHost(request, api.serve))
@@ -227,7 +237,7 @@ def _run_instance(engine: wasmtime.Engine, module: wasmtime.Module, host: Builti
     try:
         host.open_descriptors()
         linker, host_linker = host.link(engine, module)
-        store = wasmtime.Store(engine)
+        store = limited_store(engine, request.limits)
         instance = linker.instantiate(store, module)
         exports = instance.exports(store)
         memory, start = exports.get("memory"), exports.get("_start")
@@ -235,14 +245,19 @@ def _run_instance(engine: wasmtime.Engine, module: wasmtime.Module, host: Builti
             raise GuestSetupError("not a WASI command: it must export memory and _start")
         host.memory.bind(store, memory)
     except (GuestSetupError, wasmtime.WasmtimeError) as error:
-        print(f"host: cannot start {request.module}: {first_line(error)}", file=sys.stderr)
+        print(f"host: cannot start {request.module}: {first_line(error)}"
+              f"{start_note(error, request.limits)}", file=sys.stderr)
         host.table.close_all()
         return EXIT_HOST_ERROR
     outcome = host_linker.outcome
     try:
         start(store)
     except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
+        note = memory_note(memory.data_len(store), request.limits)
         if outcome.exit_code is not None:
+            if outcome.exit_code and note:
+                print(f"host: the guest exited with status {outcome.exit_code}; {note}",
+                      file=sys.stderr)
             return outcome.exit_code
         if isinstance(outcome.host_failure, KeyboardInterrupt):
             print("host: interrupted", file=sys.stderr)
@@ -252,7 +267,8 @@ def _run_instance(engine: wasmtime.Engine, module: wasmtime.Module, host: Builti
                   f"{first_line(outcome.host_failure)!s} "
                   f"({type(outcome.host_failure).__name__})", file=sys.stderr)
             return EXIT_INTERNAL
-        print(f"host: guest trapped: {first_line(trap)}", file=sys.stderr)
+        print(f"host: guest trapped: {first_line(trap)}" + (f" ({note})" if note else ""),
+              file=sys.stderr)
         return EXIT_TRAP
     finally:
         host.table.close_all()

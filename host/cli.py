@@ -8,10 +8,11 @@ import stat
 import sys
 from pathlib import Path
 
-from host.requests import ApiLimits, Grant, RunRequest
+from host.requests import ApiLimits, Grant, GuestLimits, RunRequest
 
 SOCKET_EXTENSIONS = ("none", "auto", "path_open", "wasmedgev1", "wasmedgev2")
 RUNTIMES = ("builtin", "wasmtime")
+_SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
 def parse_env(text: str) -> tuple[str, str]:
@@ -64,6 +65,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def parse_size(text: str) -> int:
+    """A byte count: digits with an optional K, M or G (binary multiples), like 512M."""
+    digits = text.rstrip("KMGkmg")
+    suffix = text[len(digits):].upper()
+    if not digits.isdigit() or suffix not in _SIZE_SUFFIXES or int(digits) == 0:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512M or 2G, got {text!r}")
+    return int(digits) * _SIZE_SUFFIXES[suffix]
+
+
+# What the guest may consume: (option, GuestLimits field, parser, metavar, help).
+GUEST_LIMIT_OPTIONS = (
+    ("--max-memory", "memory", parse_size, "SIZE", "bytes of guest linear memory (512M, 2G "
+     "or a number); growing past it fails in the guest; both runtimes"),
+    ("--max-fds", "descriptors", positive_int, "N", "guest descriptors open at once, stdio "
+     "and --dir grants included; past it opens fail with EMFILE"),
+    ("--max-sockets", "sockets", positive_int, "N", "guest sockets open at once; past it "
+     "sock_open and sock_accept fail with ENFILE"),
+)
 # The API limits' options: (option, ApiLimits field, help).
 API_LIMIT_OPTIONS = (
     ("--max-processes", "processes", "processes the guest and everything it starts may "
@@ -100,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--runtime", choices=RUNTIMES,
                      default=os.environ.get("TIMECRAFT_PYTHON_RUNTIME", RUNTIMES[0]),
                      help="WASI implementation (default: %(default)s)")
+    for option, name, parse, metavar, text in GUEST_LIMIT_OPTIONS:
+        run.add_argument(option, type=parse, default=getattr(GuestLimits(), name),
+                         dest=f"limit_{name}", metavar=metavar,
+                         help=f"{text} (default: %(default)s)")
     for option, name, text in API_LIMIT_OPTIONS:
         run.add_argument(option, type=positive_int, default=getattr(ApiLimits(), name),
                          dest=f"limit_{name}", metavar="N",
@@ -129,6 +152,8 @@ def request_from(options: argparse.Namespace) -> RunRequest:
         process_id=options.process_id,
         ip_address=options.ip_address,
         lifeline_fd=options.lifeline_fd,
+        limits=GuestLimits(**{name: getattr(options, f"limit_{name}")
+                              for _, name, *_ in GUEST_LIMIT_OPTIONS}),
         api_limits=ApiLimits(**{name: getattr(options, f"limit_{name}")
                                 for _, name, _ in API_LIMIT_OPTIONS}),
         process_slots_fd=options.process_slots_fd,
@@ -177,9 +202,14 @@ def run_arguments(request: RunRequest, *, runtime: str | None = None,
     command += ["--sockets", request.sockets]
     if request.ca_file:
         command += ["--ca-file", request.ca_file]
+    # GuestLimits only when not the default: timecraft has no such options.
+    for option, name, *_ in GUEST_LIMIT_OPTIONS:
+        value = getattr(request.limits, name)
+        if value != getattr(GuestLimits(), name):
+            command += [option, str(value)]
     for option, name, _ in API_LIMIT_OPTIONS:
         value = getattr(request.api_limits, name)
-        if value != getattr(ApiLimits(), name):  # timecraft has no such options
+        if value != getattr(ApiLimits(), name):
             command += [option, str(value)]
     if internal:
         internal_options: tuple[tuple[str, object], ...] = (

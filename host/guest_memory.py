@@ -8,13 +8,16 @@ import struct
 import wasmtime
 
 from host.errors import WasiError
-from host.wasi_abi import EFAULT
+from host.wasi_abi import EFAULT, EINVAL, ENAMETOOLONG
 from host.wasmtime_private import memory_accessors
 
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _IOVEC = struct.Struct("<II")
+# Linux's limit on the buffers of one readv/writev.
+IOV_MAX = 1024
+PATH_MAX = 4096
 
 
 class GuestMemory:
@@ -75,8 +78,29 @@ class GuestMemory:
         """A guest string argument; undecodable bytes survive as surrogates like host paths."""
         return self.read(address, length).decode("utf-8", "surrogateescape")
 
+    def size(self) -> int:
+        """The memory's size now (it may have grown since the last host call)."""
+        return self._query_size()
+
+    def path(self, address: int, length: int) -> str:
+        """A guest path argument: at most PATH_MAX bytes, as on Linux.
+
+        Longer ones could never be used on the host anyway, and splitting a
+        path of a billion slashes into components would take gigabytes.
+        """
+        if length > PATH_MAX:
+            raise WasiError(ENAMETOOLONG)
+        return self.string(address, length)
+
     def iovecs(self, address: int, count: int) -> list[memoryview]:
-        """The guest buffers of an iovec/ciovec array, as writable views."""
+        """The guest buffers of an iovec/ciovec array, as writable views.
+
+        At most IOV_MAX of them, like readv(2): the count is the guest's, and
+        looping over billions of empty entries would stall the host.
+        """
+        if count > IOV_MAX:
+            raise WasiError(EINVAL)
+        self.slice(address, 8 * count)
         view = self.view
         buffers = []
         for index in range(count):

@@ -26,6 +26,10 @@ from host.wasi_sockets import is_socket
 _SUBSCRIPTION = struct.Struct("<QB7xIxxxxQQH6x")
 _EVENT = struct.Struct("<QHB5xQH6x")
 _ALWAYS_READY = (abi.FILETYPE_REGULAR_FILE, abi.FILETYPE_DIRECTORY)
+# One wait of the host at most (poll() takes a C int of milliseconds, about
+# 24.8 days); longer guest timeouts are waited for in several.
+_LONGEST_WAIT_MS = 2**31 - 1
+_LONGEST_WAIT_NS = _LONGEST_WAIT_MS * 1_000_000
 _EVENT_SIZE = 32
 
 
@@ -44,7 +48,9 @@ class PollCalls:
 
     @hostcall("iiii")
     def poll_oneoff(self, subscriptions: int, events: int, count: int, out: int) -> int:
-        if count == 0:
+        # Linux's poll() also refuses more entries than the process may have
+        # descriptors; each guest fd can be watched for reading and writing.
+        if count == 0 or count > 2 * self.table.max_descriptors + 1:
             return abi.EINVAL
         # Both arrays must lie in memory before anything is read or waited for.
         self.memory.slice(subscriptions, 48 * count)
@@ -105,13 +111,16 @@ class PollCalls:
             if ready or (expired and not plans):
                 return ready + expired
             if not plans:
-                time.sleep(max(0, first_deadline - now) / 1e9)  # type: ignore[operator]
+                # A guest deadline may lie centuries ahead (u64 nanoseconds):
+                # sleep in slices the host can represent and look again.
+                remaining = first_deadline - now  # type: ignore[operator]
+                time.sleep(min(remaining, _LONGEST_WAIT_NS) / 1e9)
                 continue
             poller = select.poll()
             for _, plan in plans:
                 poller.register(plan.host_fd, plan.events)
-            timeout_ms = 0 if expired else None if first_deadline is None else math.ceil(
-                (first_deadline - now) / 1e6)
+            timeout_ms = 0 if expired else None if first_deadline is None else min(
+                math.ceil((first_deadline - now) / 1e6), _LONGEST_WAIT_MS)
             reported = dict(poller.poll(timeout_ms))
             for (userdata, kind, _fd), plan in plans:
                 revents = reported.get(plan.host_fd, 0)

@@ -34,6 +34,17 @@ class ApiLimits(NamedTuple):
     tasks: int = 256
 
 
+class GuestLimits(NamedTuple):
+    """What one guest may consume (see README, Security); all at once."""
+
+    # Bytes of linear memory; a memory.grow past it fails (returns -1) in the guest.
+    memory: int = 1 << 30
+    # Open guest descriptors (stdio and pre-opened directories included): EMFILE past it.
+    descriptors: int = 1024
+    # Open sockets, which count as descriptors too: ENFILE past it.
+    sockets: int = 256
+
+
 class RunRequest(NamedTuple):
     module: Path
     args: Sequence[str]
@@ -48,6 +59,7 @@ class RunRequest(NamedTuple):
     process_id: str | None = None
     ip_address: str | None = None
     lifeline_fd: int | None = None
+    limits: GuestLimits = GuestLimits()
     api_limits: ApiLimits = ApiLimits()
     # The file whose locks count the processes of the guest's tree (host/api/children.py).
     process_slots_fd: int | None = None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import stat
 import struct
 import time
 
 from host import wasi_abi as abi
-from host.descriptors import Descriptor, FdTable, filetype_of
+from host.descriptors import Descriptor, FdTable, filetype_of, rights_for
 from host.errors import WasiError
 from host.grants import ReadOnlyTrees
 from host.guest_memory import GuestMemory
@@ -20,6 +19,7 @@ _FILESTAT = struct.Struct("<QQB7xQQQQQ")
 _FDSTAT = struct.Struct("<BxH4xQQ")
 _PRESTAT = struct.Struct("<B3xI")
 _DIRENT = struct.Struct("<QQIB3x")
+_TIMESTAMP_MAX = 2**64 - 1
 
 _ADVICE = {
     0: os.POSIX_FADV_NORMAL, 1: os.POSIX_FADV_SEQUENTIAL, 2: os.POSIX_FADV_RANDOM,
@@ -43,6 +43,15 @@ def _dirent_type(entry: os.DirEntry[str]) -> int:
     return abi.FILETYPE_UNKNOWN
 
 
+def _timestamp(nanoseconds: int) -> int:
+    """A host time as a WASI timestamp, unsigned nanoseconds since 1970.
+
+    Times before 1970 (a file's mtime can be anything) become 0, times past
+    2554 the largest timestamp: a stat never fails over a date.
+    """
+    return min(max(nanoseconds, 0), _TIMESTAMP_MAX)
+
+
 def _new_times(current: os.stat_result | None, atim: int, mtim: int, fst_flags: int
                ) -> tuple[int, int]:
     """(atime, mtime) in ns for utime(); POSIX's UTIME_OMIT is emulated with `current`."""
@@ -50,6 +59,9 @@ def _new_times(current: os.stat_result | None, atim: int, mtim: int, fst_flags: 
             fst_flags & abi.FSTFLAG_MTIM and fst_flags & abi.FSTFLAG_MTIM_NOW):
         raise WasiError(abi.EINVAL)
     now = time.time_ns()
+    # WASI timestamps are u64; the raw i64 argument slot reads them as signed.
+    atim &= _TIMESTAMP_MAX
+    mtim &= _TIMESTAMP_MAX
 
     def pick(value: int, set_flag: int, now_flag: int, old: int) -> int:
         if fst_flags & set_flag:
@@ -79,7 +91,8 @@ class FileCalls:
             filetype = filetype_of(info.st_mode)
         _FILESTAT.pack_into(self.memory.view, address, info.st_dev, info.st_ino,
                             filetype, info.st_nlink, info.st_size,
-                            info.st_atime_ns, info.st_mtime_ns, info.st_ctime_ns)
+                            _timestamp(info.st_atime_ns), _timestamp(info.st_mtime_ns),
+                            _timestamp(info.st_ctime_ns))
 
     # -- descriptors -------------------------------------------------------
 
@@ -128,10 +141,7 @@ class FileCalls:
         if flags & ~(abi.FDFLAG_APPEND | abi.FDFLAG_NONBLOCK):
             return abi.ENOTSUP  # the sync flags can only be chosen at open time
         if descriptor.filetype not in (abi.FILETYPE_SOCKET_STREAM, abi.FILETYPE_SOCKET_DGRAM):
-            host_flags = fcntl.fcntl(descriptor.host_fd, fcntl.F_GETFL)
-            host_flags = (host_flags | os.O_APPEND) if flags & abi.FDFLAG_APPEND \
-                else (host_flags & ~os.O_APPEND)
-            fcntl.fcntl(descriptor.host_fd, fcntl.F_SETFL, host_flags)
+            descriptor.set_append(bool(flags & abi.FDFLAG_APPEND))
         elif flags & abi.FDFLAG_APPEND:
             return abi.EINVAL
         descriptor.set_nonblocking(bool(flags & abi.FDFLAG_NONBLOCK))
@@ -267,6 +277,8 @@ class FileCalls:
         # fd_seek(fd, 0, CUR) is ftell(): the tell right is enough for it.
         needed = abi.RIGHT_FD_TELL if (offset == 0 and whence == abi.WHENCE_CUR) \
             else abi.RIGHT_FD_SEEK
+        if self.table.get(fd).filetype == abi.FILETYPE_DIRECTORY:
+            return abi.EBADF  # what WASI's tests expect, whatever the rights
         descriptor = self.table.get(fd, needed)
         if whence not in (abi.WHENCE_SET, abi.WHENCE_CUR, abi.WHENCE_END):
             return abi.EINVAL
@@ -284,7 +296,7 @@ class FileCalls:
     @hostcall("iii")
     def path_create_directory(self, fd: int, path: int, path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_CREATE_DIRECTORY)
-        guest_path, _ = strip_trailing_slashes(self.memory.string(path, path_len))
+        guest_path, _ = strip_trailing_slashes(self.memory.path(path, path_len))
         with beneath(directory.host_fd, guest_path, False) as (dir_fd, name):
             if name == ".":
                 return abi.EEXIST
@@ -296,7 +308,7 @@ class FileCalls:
     def path_filestat_get(self, fd: int, flags: int, path: int, path_len: int, out: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_FILESTAT_GET)
         follow = bool(flags & abi.LOOKUP_SYMLINK_FOLLOW)
-        with beneath(directory.host_fd, self.memory.string(path, path_len), follow) as (
+        with beneath(directory.host_fd, self.memory.path(path, path_len), follow) as (
                 dir_fd, name):
             info = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
         self._put_filestat(out, info)
@@ -307,7 +319,7 @@ class FileCalls:
                                 atim: int, mtim: int, fst_flags: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_FILESTAT_SET_TIMES)
         follow = bool(flags & abi.LOOKUP_SYMLINK_FOLLOW)
-        with beneath(directory.host_fd, self.memory.string(path, path_len), follow) as (
+        with beneath(directory.host_fd, self.memory.path(path, path_len), follow) as (
                 dir_fd, name):
             self.read_only.check(dir_fd, name)
             current = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -321,8 +333,8 @@ class FileCalls:
         source_directory = self.table.get(old_fd, abi.RIGHT_PATH_LINK_SOURCE)
         target_directory = self.table.get(new_fd, abi.RIGHT_PATH_LINK_TARGET)
         follow = bool(old_flags & abi.LOOKUP_SYMLINK_FOLLOW)
-        source_path = self.memory.string(old_path, old_path_len)
-        target_path = self.memory.string(new_path, new_path_len)
+        source_path = self.memory.path(old_path, old_path_len)
+        target_path = self.memory.path(new_path, new_path_len)
         with beneath(source_directory.host_fd, source_path, follow) as (source_fd, source_name):
             with beneath(target_directory.host_fd, target_path, False) as (target_fd, target_name):
                 if source_name == "." or target_name == ".":
@@ -347,10 +359,10 @@ class FileCalls:
         rights_base &= directory.rights_inheriting
         rights_inheriting &= directory.rights_inheriting
         readable = bool(rights_base & _READ_RIGHTS)
-        # Directories cannot be opened for writing; their write rights only
-        # matter as inheritable rights for the files beneath.
-        writable = not oflags & abi.OFLAG_DIRECTORY and (
-            bool(rights_base & _WRITE_RIGHTS) or bool(fdflags & abi.FDFLAG_APPEND))
+        # Write rights open for writing, directories included: the kernel then
+        # answers EISDIR for them, as WASI wants. Directories pass write rights
+        # on to the files beneath through rights_inheriting, not rights_base.
+        writable = bool(rights_base & _WRITE_RIGHTS) or bool(fdflags & abi.FDFLAG_APPEND)
         host_flags = os.O_CLOEXEC | os.O_NOFOLLOW
         if writable:
             host_flags |= os.O_RDWR if readable else os.O_WRONLY
@@ -371,7 +383,7 @@ class FileCalls:
         if fdflags & abi.FDFLAG_NONBLOCK:
             host_flags |= os.O_NONBLOCK
         follow = bool(dirflags & abi.LOOKUP_SYMLINK_FOLLOW)
-        with beneath(directory.host_fd, self.memory.string(path, path_len), follow) as (
+        with beneath(directory.host_fd, self.memory.path(path, path_len), follow) as (
                 dir_fd, name):
             changes = writable or oflags & (abi.OFLAG_CREAT | abi.OFLAG_TRUNC)
             if changes and self.read_only.within(dir_fd):
@@ -379,6 +391,9 @@ class FileCalls:
             host_fd = os.open(name, host_flags, 0o666, dir_fd=dir_fd)
             try:
                 filetype = filetype_of(os.fstat(host_fd).st_mode)
+                # Only the rights that mean something for what was opened: a
+                # directory asked for with the seek right does not keep it.
+                rights_base &= rights_for(filetype, host_fd)
                 # A directory may be a read-only grant's root, its parent not.
                 if self.read_only.within(host_fd if filetype == abi.FILETYPE_DIRECTORY
                                          else dir_fd):
@@ -395,7 +410,7 @@ class FileCalls:
     def path_readlink(self, fd: int, path: int, path_len: int, buf: int, buf_len: int,
                       out: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_READLINK)
-        with beneath(directory.host_fd, self.memory.string(path, path_len), False) as (
+        with beneath(directory.host_fd, self.memory.path(path, path_len), False) as (
                 dir_fd, name):
             if name == ".":
                 return abi.EINVAL
@@ -407,7 +422,7 @@ class FileCalls:
     @hostcall("iii")
     def path_remove_directory(self, fd: int, path: int, path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_REMOVE_DIRECTORY)
-        guest_path, _ = strip_trailing_slashes(self.memory.string(path, path_len))
+        guest_path, _ = strip_trailing_slashes(self.memory.path(path, path_len))
         with beneath(directory.host_fd, guest_path, False) as (dir_fd, name):
             if name == ".":
                 return abi.EINVAL
@@ -421,9 +436,9 @@ class FileCalls:
         source_directory = self.table.get(fd, abi.RIGHT_PATH_RENAME_SOURCE)
         target_directory = self.table.get(new_fd, abi.RIGHT_PATH_RENAME_TARGET)
         source_path, source_slash = strip_trailing_slashes(
-            self.memory.string(old_path, old_path_len))
+            self.memory.path(old_path, old_path_len))
         target_path, target_slash = strip_trailing_slashes(
-            self.memory.string(new_path, new_path_len))
+            self.memory.path(new_path, new_path_len))
         with beneath(source_directory.host_fd, source_path, False) as (source_fd, source_name):
             with beneath(target_directory.host_fd, target_path, False) as (target_fd, target_name):
                 if source_name == "." or target_name == ".":
@@ -441,12 +456,12 @@ class FileCalls:
     def path_symlink(self, old_path: int, old_path_len: int, fd: int, new_path: int,
                      new_path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_SYMLINK)
-        link_text = self.memory.string(old_path, old_path_len)
+        link_text = self.memory.path(old_path, old_path_len)
         if link_text.startswith("/"):
             return abi.EPERM  # could never be followed inside the sandbox
         if "\0" in link_text:
             return abi.EINVAL
-        with beneath(directory.host_fd, self.memory.string(new_path, new_path_len), False) as (
+        with beneath(directory.host_fd, self.memory.path(new_path, new_path_len), False) as (
                 dir_fd, name):
             if name == ".":
                 return abi.EEXIST
@@ -457,7 +472,7 @@ class FileCalls:
     @hostcall("iii")
     def path_unlink_file(self, fd: int, path: int, path_len: int) -> int:
         directory = self.table.get(fd, abi.RIGHT_PATH_UNLINK_FILE)
-        with beneath(directory.host_fd, self.memory.string(path, path_len), False) as (
+        with beneath(directory.host_fd, self.memory.path(path, path_len), False) as (
                 dir_fd, name):
             if name == ".":
                 return abi.EISDIR

@@ -24,6 +24,23 @@ def clock_now(clock_id: int) -> int | None:
     return None if host_clock is None else time.clock_gettime_ns(host_clock)
 
 
+_RANDOM_PIECE = 1 << 16
+# The largest exit status a POSIX parent can see (it keeps only 8 bits).
+MAX_EXIT_STATUS = 255
+
+
+def exit_status(code: int) -> int:
+    """The host exit status for the guest's proc_exit(code), a u32.
+
+    0 to 255 pass through; anything larger (including what the guest meant as
+    a negative i32) becomes 255. POSIX would keep only the low 8 bits, which
+    turns proc_exit(256) into success: a guest that asked to fail never does
+    here. Both runtimes use this (README, "Host functions").
+    """
+    code &= 0xFFFFFFFF
+    return code if code <= MAX_EXIT_STATUS else MAX_EXIT_STATUS
+
+
 def _encode_strings(items: list[str]) -> list[bytes]:
     return [os.fsencode(item) + b"\0" for item in items]
 
@@ -80,12 +97,17 @@ class ProcessCalls:
 
     @hostcall("ii")
     def random_get(self, buf: int, buf_len: int) -> int:
-        self.memory.write(buf, os.urandom(buf_len))
+        # Checked against the guest's memory first, then filled piece by piece:
+        # the host never holds more than one piece however large the request.
+        target = self.memory.slice(buf, buf_len)
+        for start in range(0, buf_len, _RANDOM_PIECE):
+            piece = target[start:start + _RANDOM_PIECE]
+            piece[:] = os.urandom(len(piece))
         return 0
 
     @hostcall("i", returns_errno=False)
     def proc_exit(self, code: int) -> int:
-        raise GuestExit(code)
+        raise GuestExit(exit_status(code))
 
     @hostcall("i")
     def proc_raise(self, _signal: int) -> int:

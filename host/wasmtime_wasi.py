@@ -10,10 +10,13 @@ import sys
 
 import wasmtime
 
+from host.errors import GuestExit
 from host.hostcall import WASI_MODULE, WASMEDGE, declarations
+from host.limits import limited_store, memory_note, start_note
 from host.messages import first_line
 from host.modcache import grant_problem, load_module
 from host.requests import RunRequest
+from host.wasi_process import exit_status
 from host.wasi_sockets import SocketCalls
 
 ENOSYS = 52
@@ -21,6 +24,11 @@ ENOSYS = 52
 
 def _unsupported(*_args: object) -> int:
     return ENOSYS
+
+
+def _proc_exit(code: int) -> None:
+    # wasmtime re-raises a host function's exception from the guest's call.
+    raise GuestExit(exit_status(code))
 
 
 def run(request: RunRequest) -> int:
@@ -45,10 +53,16 @@ def run(request: RunRequest) -> int:
     for grant in request.grants:
         wasi.preopen_dir(str(grant.host_path), grant.guest_path, not grant.read_only)
 
-    store = wasmtime.Store(engine)
+    store = limited_store(engine, request.limits)
     store.set_wasi(wasi)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
+    # wasmtime's own proc_exit refuses statuses from 126 up with an error that
+    # is no exit at all; this one gives the same status as the builtin runtime.
+    linker.allow_shadowing = True
+    # (A FuncType belongs to the first engine that uses it: one per run.)
+    linker.define_func(WASI_MODULE, "proc_exit",
+                       wasmtime.FuncType([wasmtime.ValType.i32()], []), _proc_exit)
     # wasmtime's WASI does not define the WasmEdge socket functions.
     wasmedge_only = {call.name for call in declarations(SocketCalls) if call.abi == WASMEDGE}
     for item in module.imports:
@@ -59,19 +73,31 @@ def run(request: RunRequest) -> int:
     try:
         instance = linker.instantiate(store, module)
     except wasmtime.WasmtimeError as error:
-        print(f"host: cannot start {request.module}: {first_line(error)}",
-              file=sys.stderr)
+        print(f"host: cannot start {request.module}: {first_line(error)}"
+              f"{start_note(error, request.limits)}", file=sys.stderr)
         return 2
-    start = instance.exports(store).get("_start")
+    exports = instance.exports(store)
+    start, memory = exports.get("_start"), exports.get("memory")
     if not isinstance(start, wasmtime.Func):
         print(f"host: cannot start {request.module}: not a WASI command: it must export _start",
               file=sys.stderr)
         return 2
     try:
         start(store)
-    except wasmtime.ExitTrap as exit_trap:
-        return exit_trap.code
-    except wasmtime.Trap as trap:
-        print(f"host: guest trapped: {first_line(trap)}", file=sys.stderr)
+    except GuestExit as exit_request:
+        note = _memory_note(store, memory, request)
+        if exit_request.code and note:
+            print(f"host: the guest exited with status {exit_request.code}; {note}",
+                  file=sys.stderr)
+        return exit_request.code
+    except (wasmtime.Trap, wasmtime.WasmtimeError) as trap:
+        note = _memory_note(store, memory, request)
+        print(f"host: guest trapped: {first_line(trap)}" + (f" ({note})" if note else ""),
+              file=sys.stderr)
         return 134
     return 0
+
+
+def _memory_note(store: wasmtime.Store, memory: object, request: RunRequest) -> str:
+    used = memory.data_len(store) if isinstance(memory, wasmtime.Memory) else 0
+    return memory_note(used, request.limits)

@@ -116,3 +116,26 @@ def test_the_built_in_host_runs_the_command_line_made_for_timecraft(tmp_path: Pa
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["granted", str(tmp_path)]
+
+
+def test_hard_links_with_and_without_following_symlinks(guest, tmp_path: Path) -> None:
+    # wasi-libc's linkat() once looked both paths up in one shared buffer, so
+    # os.link(..., follow_symlinks=False) linked the new name to itself: ENOENT.
+    (tmp_path / "a").write_text("data")
+    (tmp_path / "s").symlink_to("a")
+    out = guest.python(
+        "import os\n"
+        "os.link('a', 'plain')\n"
+        "os.link('a', 'nofollow', follow_symlinks=False)\n"
+        "os.link('s', 'of-link', follow_symlinks=False)\n"
+        "print(os.stat('nofollow').st_nlink, os.path.islink('of-link'))",
+        cwd=tmp_path,
+    )
+    assert out.split() == ["3", "True"]
+    assert (tmp_path / "nofollow").read_text() == "data"
+
+
+def test_exit_statuses_above_255_are_255(guest) -> None:
+    # POSIX would keep the low 8 bits and make sys.exit(256) a success.
+    assert guest.run(["-c", "import sys; sys.exit(256)"]).returncode == 255
+    assert guest.run(["-c", "import sys; sys.exit(255)"]).returncode == 255

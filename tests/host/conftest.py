@@ -6,9 +6,18 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
+from wasm_guests import GUEST_ROOT, SocketGuest, WasiGuest
 
 from host.requests import Grant
-from wasm_guests import GUEST_ROOT, SocketGuest, WasiGuest
+
+# Property tests (test_hostcall_properties.py): a few examples per host function
+# in CI, no example database in the checkout; --hypothesis-profile=thorough for more.
+settings.register_profile(
+    "ci", max_examples=15, deadline=None, database=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+settings.register_profile("thorough", settings.get_profile("ci"), max_examples=1500)
+settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -83,6 +83,7 @@ def test_run_arguments_parse_back_into_the_same_request(tmp_path: Path) -> None:
                 cli.Grant(Path(f"/proc/self/fd/{directory}"), "/inherited", True, directory)],
         sockets="wasmedgev2", ca_file=str(tmp_path / "ca.pem"), process_id="p1",
         ip_address="127.9.9.9", lifeline_fd=7,
+        limits=cli.GuestLimits(memory=3 << 20, descriptors=64, sockets=8),
         api_limits=cli.ApiLimits(processes=3, work=2, body=1000, tasks=5), process_slots_fd=9,
         module_fd=8)
     arguments = cli.run_arguments(request, runtime="builtin", internal=True)
@@ -121,3 +122,15 @@ def test_api_limits_are_positive_and_default_to_the_documented_values() -> None:
     # Defaults are left off the command line: timecraft has no such options.
     assert not any(argument.startswith("--max-") for argument in
                    cli.run_arguments(cli.RunRequest(module=Path("m.wasm"), args=[])))
+
+
+@pytest.mark.parametrize("text,size", [("1", 1), ("64K", 64 << 10), ("512M", 512 << 20),
+                                       ("2g", 2 << 30)])
+def test_sizes(text: str, size: int) -> None:
+    assert cli.parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "0", "1.5G", "-1", "12T", "M", "1 G"])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="expected"):
+        cli.parse_size(text)

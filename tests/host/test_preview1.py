@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import select
 import struct
 import time
 from pathlib import Path
@@ -11,6 +14,7 @@ import wasmtime
 
 from wasm_guests import GUEST_ROOT, MEMORY_PAGES, ROOT_FD, WasiGuest
 from host import wasi_abi as abi
+from host.descriptors import stdio_descriptor
 from host.requests import Grant
 
 
@@ -117,7 +121,7 @@ def test_file_io(guest: WasiGuest, tree: Path) -> None:
 
 
 def test_directory_fd_errors(guest: WasiGuest) -> None:
-    assert guest.read_fd(ROOT_FD)[0] == abi.ENOTCAPABLE  # no fd_read right on a directory
+    assert guest.read_fd(ROOT_FD)[0] == abi.EISDIR
     errno, fd = guest.open("sub", oflags=abi.OFLAG_DIRECTORY)
     assert errno == 0
     assert guest.read_fd(fd)[0] == abi.EISDIR
@@ -187,3 +191,91 @@ def test_process_calls(guest: WasiGuest) -> None:
     with pytest.raises((wasmtime.Trap, wasmtime.WasmtimeError)):
         guest.call("proc_exit", 42)
     assert guest.linker_state.outcome.exit_code == 42
+
+
+def test_rights_follow_the_file_type(guest: WasiGuest) -> None:
+    # As WASI's conformance tests want: a directory asked for with the seek
+    # right does not get it, and seeking it is EBADF.
+    errno, fd = guest.open("sub", oflags=abi.OFLAG_DIRECTORY, rights=abi.RIGHT_FD_SEEK)
+    assert errno == 0
+    out = guest.alloc(24)
+    assert guest.call("fd_fdstat_get", fd, out) == 0
+    assert guest.u64(out + 8) & abi.RIGHT_FD_SEEK == 0
+    assert guest.call("fd_seek", fd, 0, abi.WHENCE_CUR, out) == abi.EBADF
+    # A file gets no directory rights: a path relative to it is ENOTDIR.
+    errno, file_fd = guest.open("file.txt")
+    assert guest.call("fd_fdstat_get", file_fd, out) == 0
+    assert guest.u64(out + 8) & abi.RIGHT_PATH_OPEN == 0
+    assert guest.open("x", dirfd=file_fd, oflags=abi.OFLAG_CREAT)[0] == abi.ENOTDIR
+    # Giving a right up is still ENOTCAPABLE.
+    assert guest.call("fd_fdstat_set_rights", file_fd, abi.RIGHT_FD_READ, 0) == 0
+    assert guest.write_fd(file_fd, b"x")[0] == abi.ENOTCAPABLE
+
+
+def test_a_directory_opened_for_writing_is_eisdir(guest: WasiGuest) -> None:
+    for path in (".", "sub"):
+        assert guest.open(path, oflags=abi.OFLAG_DIRECTORY,
+                          rights=abi.RIGHT_FD_READ | abi.RIGHT_FD_WRITE)[0] == abi.EISDIR
+        assert guest.open(path, rights=abi.RIGHT_FD_WRITE)[0] == abi.EISDIR
+    assert guest.open(".", oflags=abi.OFLAG_DIRECTORY, rights=abi.RIGHT_FD_READ)[0] == 0
+
+
+def _replace_stdio(guest: WasiGuest, fd: int, host_fd: int) -> None:
+    guest.host.table.entries[fd].close()
+    guest.host.table.entries[fd] = stdio_descriptor(host_fd)
+
+
+def test_stdio_flags_stay_out_of_the_shared_file_description(guest: WasiGuest) -> None:
+    read_end, write_end = os.pipe()
+    try:
+        # The guest's stdin and stdout are duplicates of the host's, sharing
+        # their file descriptions with whatever started the host.
+        _replace_stdio(guest, 0, read_end)
+        _replace_stdio(guest, 1, write_end)
+        for fd in (0, 1):
+            assert guest.call("fd_fdstat_set_flags", fd,
+                              abi.FDFLAG_NONBLOCK | abi.FDFLAG_APPEND) == 0
+        for host_fd in (read_end, write_end):
+            assert fcntl.fcntl(host_fd, fcntl.F_GETFL) & (os.O_NONBLOCK | os.O_APPEND) == 0
+        out = guest.alloc(24)
+        assert guest.call("fd_fdstat_get", 0, out) == 0
+        assert guest.u16(out + 2) == abi.FDFLAG_NONBLOCK | abi.FDFLAG_APPEND
+        # The guest still sees non-blocking behaviour.
+        assert guest.read_fd(0)[0] == abi.EAGAIN
+        assert guest.write_fd(1, b"x" * 100_000) == (0, select.PIPE_BUF)
+        assert guest.read_fd(0, 100_000) == (0, b"x" * select.PIPE_BUF)
+        assert guest.call("fd_fdstat_set_flags", 0, 0) == 0
+        os.write(write_end, b"y")
+        assert guest.read_fd(0) == (0, b"y")
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_stdio_append_on_a_file_is_emulated(guest: WasiGuest, tmp_path: Path) -> None:
+    with open(tmp_path / "log", "w+b") as log:
+        log.write(b"0123456789")
+        log.seek(2)
+        _replace_stdio(guest, 1, log.fileno())
+        assert guest.call("fd_fdstat_set_flags", 1, abi.FDFLAG_APPEND) == 0
+        assert fcntl.fcntl(log.fileno(), fcntl.F_GETFL) & os.O_APPEND == 0
+        assert guest.write_fd(1, b"end") == (0, 3)
+    assert (tmp_path / "log").read_bytes() == b"0123456789end"
+
+
+def test_times_before_1970_read_as_zero(guest: WasiGuest, tree: Path) -> None:
+    old = -86400 * 10**9  # 1969-12-31
+    os.utime(tree / "granted" / "file.txt", ns=(old, old))
+    errno, fd = guest.open("file.txt")
+    out = guest.alloc(64)
+    assert guest.call("fd_filestat_get", fd, out) == 0
+    assert (guest.u64(out + 40), guest.u64(out + 48)) == (0, 0)  # atim, mtim
+    assert guest.stat("file.txt")[0] == 0
+
+
+def test_timestamps_are_unsigned(guest: WasiGuest, tree: Path) -> None:
+    errno, fd = guest.open("file.txt")
+    # 2^63 ns is in 2262; as a signed i64 it would be before 1970.
+    assert guest.call("fd_filestat_set_times", fd, -2**63, -2**63,
+                      abi.FSTFLAG_ATIM | abi.FSTFLAG_MTIM) == 0
+    assert (tree / "granted" / "file.txt").stat().st_mtime_ns > 0

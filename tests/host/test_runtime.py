@@ -94,3 +94,40 @@ def test_exit_with_open_socket_does_not_hang(tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
     assert result.returncode == 3, result.stderr  # the socket's fd number
 
+
+
+def _exit_with(code: int) -> str:
+    return f"""(module
+ (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+ (memory (export "memory") 1)
+ (func (export "_start") (call $exit (i32.const {code}))))"""
+
+
+@pytest.mark.parametrize("runtime", ["builtin", "wasmtime"])
+@pytest.mark.parametrize("code,status", [(0, 0), (125, 125), (126, 126), (255, 255),
+                                         (256, 255), (512, 255), (-1, 255)])
+def test_exit_codes_above_255_become_255(tmp_path: Path, runtime: str, code: int,
+                                         status: int) -> None:
+    result = _run("--runtime", runtime, _module(tmp_path, "exit", _exit_with(code)))
+    assert (result.returncode, result.stderr) == (status, "")
+
+
+# fd_write imported twice, under two names, as a module linked from several
+# objects can do: it must link (WASI's conformance tests have one).
+DUPLICATE_IMPORT = """(module
+ (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "fd_write" (func $again (param i32 i32 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+ (memory (export "memory") 1)
+ (data (i32.const 0) "\\10\\00\\00\\00\\03\\00\\00\\00")
+ (data (i32.const 16) "ok\\n")
+ (func (export "_start")
+   (drop (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))
+   (drop (call $again (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 32)))
+   (call $exit (i32.const 9))))"""
+
+
+@pytest.mark.parametrize("runtime", ["builtin", "wasmtime"])
+def test_a_function_imported_twice_links(tmp_path: Path, runtime: str) -> None:
+    result = _run("--runtime", runtime, _module(tmp_path, "twice", DUPLICATE_IMPORT))
+    assert (result.returncode, result.stdout, result.stderr) == (9, "ok\nok\n", "")

@@ -17,13 +17,16 @@ import wasmtime
 from host import wasi_abi as abi
 from host.builtin_runtime import CALL_GROUPS, BuiltinHost
 from host.hostcall import declarations
-from host.requests import Grant, RunRequest
+from host.limits import limited_store
+from host.requests import Grant, GuestLimits, RunRequest
 
 GUEST_ROOT = "/sandbox"
 ROOT_FD = 3  # first preopen after stdio
 SCRATCH_START = 4096
 MEMORY_PAGES = 16
 _WAT_TYPES = {"i": "i32", "I": "i64"}
+DIRECTORY_WRITE_RIGHTS = (abi.RIGHT_FD_WRITE | abi.RIGHT_FD_ALLOCATE
+                          | abi.RIGHT_FD_FILESTAT_SET_SIZE)
 SENTINEL = b"\xaa"
 
 
@@ -52,14 +55,15 @@ class WasiGuest:
     def __init__(self, grants: list[Grant], sockets: str = "wasmedgev2",
                  ca_file: str | None = None, args: list[str] | None = None,
                  env: dict[str, str] | None = None, ip_address: str | None = None,
-                 api_serve: Callable[[socket.socket], None] | None = None) -> None:
+                 api_serve: Callable[[socket.socket], None] | None = None,
+                 limits: GuestLimits | None = None) -> None:
         request = RunRequest(module=Path("guest.wasm"), args=args or [], env=env or {},
                              grants=grants, sockets=sockets, ca_file=ca_file,
-                             ip_address=ip_address)
+                             ip_address=ip_address, limits=limits or GuestLimits())
         self.host = BuiltinHost(request, api_serve)
         self.host.open_descriptors()
         linker, self.linker_state = self.host.link(_ENGINE, _MODULE)
-        self.store = wasmtime.Store(_ENGINE)
+        self.store = limited_store(_ENGINE, request.limits)
         instance = linker.instantiate(self.store, _MODULE)
         self._exports = instance.exports(self.store)
         self.memory = self._exports["memory"]
@@ -108,11 +112,16 @@ class WasiGuest:
     # -- common sequences ----------------------------------------------------------
 
     def open(self, path: str | bytes, dirfd: int = ROOT_FD, oflags: int = 0,
-             rights: int = abi.RIGHTS_ALL, follow: bool = True, fdflags: int = 0
+             rights: int | None = None, follow: bool = True, fdflags: int = 0
              ) -> tuple[int, int]:
+        """path_open with every right, or like wasi-libc's opendir() with O_DIRECTORY:
+        every right but the write ones, which make a directory's open fail with EISDIR."""
+        if rights is None:
+            rights = abi.RIGHTS_ALL & ~DIRECTORY_WRITE_RIGHTS \
+                if oflags & abi.OFLAG_DIRECTORY else abi.RIGHTS_ALL
         out = self.alloc(4)
         errno = self.call("path_open", dirfd, abi.LOOKUP_SYMLINK_FOLLOW if follow else 0,
-                          *self.text(path), oflags, rights, rights, fdflags, out)
+                          *self.text(path), oflags, rights, abi.RIGHTS_ALL, fdflags, out)
         return errno, (self.u32(out) if errno == 0 else -1)
 
     def write_fd(self, fd: int, data: bytes) -> tuple[int, int]:
