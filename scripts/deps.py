@@ -27,7 +27,7 @@ from packaging.utils import NormalizedName
 from packaging.version import Version
 
 from scripts import layout
-from scripts.pure_wheels import NoPureForm, pure_wheel, sha256_of
+from scripts.pure_wheels import NoPureForm, pure_wheel
 from scripts.requirement_files import (
     BuiltWheel,
     is_hash_pinned,
@@ -38,6 +38,7 @@ from scripts.requirement_files import (
 from scripts.resolution import Downgrade, Package, Resolution, downgrades
 from scripts.shell import StageError, replace_dir, say
 from scripts.sources import load_lock
+from scripts.stamps import file_sha256
 
 GUEST_REQUIREMENTS = layout.REPO / "requirements" / "guest.txt"
 USAGE = "nox -s deps --"
@@ -204,7 +205,7 @@ def build_missing(ordinary: Resolution, work: Path
         except NoPureForm as error:
             failures[package.name] = error.reason
             continue
-        built[package.name] = BuiltWheel(wheel, sdist_sha256, sha256_of(wheel))
+        built[package.name] = BuiltWheel(wheel, sdist_sha256, file_sha256(wheel))
     return built, failures
 
 

@@ -29,6 +29,7 @@ from packaging.version import Version
 from scripts import layout
 from scripts.resolution import is_pure_tagged
 from scripts.shell import say
+from scripts.stamps import file_sha256
 
 # Shared libraries, also versioned ones (libfoo.so.1) that auditwheel-style
 # tools vendor next to an extension.
@@ -66,14 +67,6 @@ class NoPureForm(Exception):
         super().__init__(reason)
         self.reason = reason
         self.lasting = lasting
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def compiled_files(wheel: Path) -> list[str]:
@@ -218,7 +211,7 @@ def pure_wheel(name: NormalizedName, version: Version, work: Path) -> tuple[Path
         downloads = work / "sdist" / name
         downloads.mkdir(parents=True)
         sdist = download_sdist(name, version, downloads, log)
-        sdist_sha256 = sha256_of(sdist)
+        sdist_sha256 = file_sha256(sdist)
         key = release / sdist_sha256
         cached = sorted(key.glob("*.whl"))
         if cached:
