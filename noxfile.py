@@ -52,7 +52,7 @@ def toolchain(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def sources(session: nox.Session) -> None:
-    """Download the pinned CPython, wasi-libc and zlib sources into the user cache, verified."""
+    """Download every pinned source (sources.toml) into the user cache, verified."""
     stage(session, "sources")
 
 
@@ -68,7 +68,25 @@ def sockets(session: nox.Session) -> None:
     stage(session, "sockets")
 
 
-@nox.session(python=PYTHON, requires=["sockets"])
+@nox.session(python=PYTHON, requires=["libc"])
+def sqlite(session: nox.Session) -> None:
+    """Build SQLite for wasm32-wasi (for the sqlite3 module)."""
+    stage(session, "sqlite")
+
+
+@nox.session(python=PYTHON, requires=["libc"])
+def bzip2(session: nox.Session) -> None:
+    """Build libbz2 for wasm32-wasi (for the bz2 module)."""
+    stage(session, "bzip2")
+
+
+@nox.session(python=PYTHON, requires=["libc"])
+def xz(session: nox.Session) -> None:
+    """Build liblzma from xz for wasm32-wasi (for the lzma module)."""
+    stage(session, "xz")
+
+
+@nox.session(python=PYTHON, requires=["sockets", "sqlite", "bzip2", "xz"])
 def cpython(session: nox.Session) -> None:
     """Build zlib and link python.wasm (configure only when its inputs changed)."""
     stage(session, "cpython")

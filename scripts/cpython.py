@@ -1,11 +1,14 @@
-"""Stage `cpython`: zlib for wasm, then CPython configured for wasm32-wasi and `make python.wasm`."""
+"""Stage `cpython`: zlib for wasm, then CPython configured for wasm32-wasi and `make python.wasm`.
+
+The other C libraries (sqlite, bzip2, xz) come from their own stages (scripts/clibs.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from scripts import layout, libc, sockets, sources, toolchain
+from scripts import clibs, layout, libc, sockets, sources, toolchain
 from scripts.options import BuildOptions, parse_build_options
 from scripts.shell import fresh_dir, output, replace_dir, run, say
 from scripts.stamps import Stamp, fingerprint
@@ -24,10 +27,6 @@ def linked_wasm(options: BuildOptions) -> Path:
     return build_dir(options) / "python.wasm"
 
 
-def wasm_cc(tools: toolchain.Toolchain) -> str:
-    return f"{tools.cc} --target=wasm32-wasi --sysroot={layout.SYSROOT}"
-
-
 def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
     """Static zlib for wasm in build/zlib; returns its input key."""
     key = fingerprint(sources.load_lock()["zlib"].key, libc.input_key(tools))
@@ -39,7 +38,7 @@ def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
     sources.unpack("zlib", work)
     new_prefix = fresh_dir(layout.BUILD / "zlib.new")
     log = layout.LOGS / "zlib.log"
-    env = {"CC": wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
+    env = {"CC": clibs.wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
     run(["./configure", "--static", f"--prefix={new_prefix}"], cwd=work, env=env, log=log)
     run(["make", f"-j{options.jobs}", "libz.a"], cwd=work, log=log)
     run(["make", "install"], cwd=work, log=log)
@@ -90,8 +89,9 @@ def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tupl
         "PKG_CONFIG_PATH": "",
         "ZLIB_CFLAGS": f"-I{ZLIB_PREFIX / 'include'}",
         "ZLIB_LIBS": f"-L{ZLIB_PREFIX / 'lib'} -lz",
-        "CC": wasm_cc(tools),
-        "CPP": f"{wasm_cc(tools)} -E",
+        **clibs.configure_env(),
+        "CC": clibs.wasm_cc(tools),
+        "CPP": f"{clibs.wasm_cc(tools)} -E",
         "AR": tools.ar,
         "RANLIB": tools.ranlib,
         "LDFLAGS": ldflags,
@@ -116,7 +116,8 @@ def relink_if_libraries_changed(options: BuildOptions) -> None:
     wasm = linked_wasm(options)
     if not wasm.exists():
         return
-    libraries = [layout.SYSROOT / "lib" / "wasm32-wasi" / "libc.a", ZLIB_PREFIX / "lib" / "libz.a"]
+    libraries = [layout.SYSROOT / "lib" / "wasm32-wasi" / "libc.a", ZLIB_PREFIX / "lib" / "libz.a",
+                 *clibs.archives()]
     if options.sockets:
         libraries.append(sockets.library(options))
     newest = max(path.stat().st_mtime for path in libraries if path.exists())
@@ -129,9 +130,12 @@ def main(argv: Sequence[str], strict: bool) -> int:
     options = parse_build_options("cpython", argv, strict=strict)
     tools = toolchain.load()
     zlib_key = build_zlib(tools, options)
+    clibs.require_built()
     src_key = prepare_source()
     command, env = configure_command(tools, options)
-    key = fingerprint(src_key, zlib_key, libc.input_key(tools), layout.CONFIG_SITE,
+    # A library's new version may change its headers, so it reconfigures;
+    # any other change to a library relinks (relink_if_libraries_changed).
+    key = fingerprint(src_key, zlib_key, clibs.sources_key(), libc.input_key(tools), layout.CONFIG_SITE,
                       repr(command), repr(sorted(env.items())))
     build = build_dir(options)
     stamp = Stamp(STAMPS / f"cpython-configure-{options.variant}", outputs=[build / "config.status"])

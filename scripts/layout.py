@@ -14,6 +14,8 @@ TOOLCHAIN_FILE = BUILD / "toolchain.json"
 SYSROOT = BUILD / "sysroot"
 LIBC_PATCHES = REPO / "wasi-libc"
 SOCKETS_SRC = REPO / "wasmedge_sock"
+# Our files for the C libraries CPython's modules link (sqlite, bzip2, xz): a folder each.
+CLIBS = REPO / "clibs"
 PYTHON_DIR = REPO / "python"
 CPYTHON_PATCHES = PYTHON_DIR / "patches"
 CONFIG_SITE = PYTHON_DIR / "config.site-wasm32-wasi"

@@ -13,7 +13,7 @@ from scripts.shell import StageError, say
 from scripts.stamps import file_sha256, files_under
 
 # Our own inputs, recorded by content so two builds can be compared.
-OWN_INPUTS = (layout.LIBC_PATCHES, layout.SOCKETS_SRC, layout.CPYTHON_PATCHES,
+OWN_INPUTS = (layout.LIBC_PATCHES, layout.SOCKETS_SRC, layout.CLIBS, layout.CPYTHON_PATCHES,
               layout.CONFIG_SITE, layout.OVERLAY_LIB, layout.SOURCES_LOCK)
 
 

@@ -79,7 +79,7 @@ def test_manifest_records_inputs_outputs_toolchain_and_options(tmp_path: Path,
     monkeypatch.setattr(summary.layout, "STDLIB_ZIP", dist / "python311.zip")
     monkeypatch.setattr(summary, "own_input_hashes", lambda: {"python/patches/x.patch": "ab"})
     data = summary.manifest(BuildOptions(debug=True), TOOLS)
-    assert set(data["sources"]) == {"cpython", "wasi-libc", "zlib"}
+    assert set(data["sources"]) == {"cpython", "wasi-libc", "zlib", "sqlite", "bzip2", "xz"}
     assert data["sources"]["cpython"]["version"] == "3.11.2"
     assert data["outputs"]["python.wasm"]["path"] == "dist/python.wasm"
     assert data["outputs"]["python.wasm"]["size"] == len(b"artifact python.wasm")
