@@ -28,6 +28,8 @@ DEBIAN_PACKAGES = {
     "python3.11": "python3.11",
     "make": "make",
     "patch": "patch",
+    # Generates the SQLite amalgamation from Debian's SQLite source tree.
+    "tclsh": "tcl",
 }
 CLANG_CANDIDATES = ("clang-16", "clang-17", "clang-18", "clang-19", "clang-15", "clang")
 
@@ -114,7 +116,7 @@ def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
         else:
             missing.append(tool)
     # Used by name by the stages; only their presence matters.
-    missing += [tool for tool in ("make", "patch") if which(tool) is None]
+    missing += [tool for tool in ("make", "patch", "tclsh") if which(tool) is None]
     if missing:
         return None, missing
     versions = {

@@ -15,6 +15,7 @@
 #ifndef TIMECRAFT_SQLITE_WASI_COMPAT_H
 #define TIMECRAFT_SQLITE_WASI_COMPAT_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -68,5 +69,20 @@ static uid_t timecraft_sqlite_geteuid(void) {
     return 0;
 }
 #define geteuid timecraft_sqlite_geteuid
+
+/* SQLite resolves symbolic links in a database's path by calling lstat() on
+ * each of its prefixes ("/data", "/data/app", ...). A guest sees only the
+ * folders it was granted, so the prefixes above a grant fail with
+ * ENOTCAPABLE, which SQLite takes as a reason not to open the database. A
+ * folder the guest cannot see holds no link it could follow either: answer
+ * ENOENT, which SQLite passes over. */
+static int timecraft_sqlite_lstat(const char *path, struct stat *out) {
+    int result = lstat(path, out);
+    if (result != 0 && errno == ENOTCAPABLE) {
+        errno = ENOENT;
+    }
+    return result;
+}
+#define lstat timecraft_sqlite_lstat
 
 #endif

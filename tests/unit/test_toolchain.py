@@ -13,7 +13,7 @@ def test_nothing_on_the_path_reports_every_tool_missing(monkeypatch: pytest.Monk
     monkeypatch.setenv("PATH", str(tmp_path))
     found, missing = toolchain.detect({})
     assert found is None
-    assert missing == ["clang", "wasm-opt", "zip", "python3.11", "make", "patch"]
+    assert missing == ["clang", "wasm-opt", "zip", "python3.11", "make", "patch", "tclsh"]
 
 
 def test_a_cc_that_does_not_run_counts_as_missing_clang(monkeypatch: pytest.MonkeyPatch,
@@ -46,7 +46,8 @@ def test_missing_tools_without_root_fail_with_the_install_command(
 
 def test_every_tool_the_stage_looks_for_has_a_package() -> None:
     names = ["clang", "llvm-ar", "llvm-nm", "llvm-ranlib", "wasm-ld",
-             "libclang_rt.builtins-wasm32.a", "wasm-opt", "zip", "python3.11", "make", "patch"]
+             "libclang_rt.builtins-wasm32.a", "wasm-opt", "zip", "python3.11", "make", "patch",
+             "tclsh"]
     assert toolchain.install_command(names)[-1] == "zip"
     assert set(names) <= set(toolchain.DEBIAN_PACKAGES)
 
