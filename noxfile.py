@@ -152,6 +152,13 @@ def sdk_tests(session: nox.Session) -> None:
     session.run("python", "-m", "coverage", "report", "--fail-under", "90", env=env)
 
 
+@nox.session(python=PYTHON, requires=["build"])
+def regrtest(session: nox.Session) -> None:
+    """CPython's Lib/test in python.wasm, a guest per module, checked against tests/regrtest.toml."""
+    install_host(session, "host")
+    stage(session, "regrtest")
+
+
 @nox.session(python=PYTHON, requires=["unit-tests", "guest-tests", "sdk-tests"])
 def test(session: nox.Session) -> None:
     """Run every test session."""

@@ -8,7 +8,7 @@ import sys
 from scripts.shell import StageError
 
 STAGES = ("toolchain", "sources", "libc", "sockets", "sqlite", "bzip2", "xz", "cpython", "optimize",
-          "stdlib", "summary", "run", "deps", "bench", "bench_host")
+          "stdlib", "summary", "run", "deps", "regrtest", "bench", "bench_host")
 
 
 def main(argv: list[str]) -> int:

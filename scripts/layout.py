@@ -19,6 +19,10 @@ CLIBS = REPO / "clibs"
 PYTHON_DIR = REPO / "python"
 CPYTHON_PATCHES = PYTHON_DIR / "patches"
 CONFIG_SITE = PYTHON_DIR / "config.site-wasm32-wasi"
+# Patches to the copy of CPython's Lib/test that `nox -s regrtest` runs.
+TEST_PATCHES = PYTHON_DIR / "test-patches"
+# The modules `nox -s regrtest` runs, and their expected failures and skips.
+REGRTEST_LIST = REPO / "tests" / "regrtest.toml"
 OVERLAY_LIB = PYTHON_DIR / "Lib"
 PYTHON_WASM = DIST / "python.wasm"
 STDLIB_ZIP = DIST / "python311.zip"
