@@ -159,7 +159,7 @@ def regrtest(session: nox.Session) -> None:
     stage(session, "regrtest")
 
 
-@nox.session(python=PYTHON, requires=["unit-tests", "guest-tests", "sdk-tests"])
+@nox.session(python=PYTHON, requires=["unit-tests", "guest-tests", "sdk-tests", "regrtest"])
 def test(session: nox.Session) -> None:
     """Run every test session."""
     session.log("all test sessions passed")
