@@ -174,7 +174,11 @@ def classify(returncode: int | None, output: str, timeout: float) -> tuple[str, 
 
 
 def runtime_name(runtime: str | None, env: Mapping[str, str]) -> str:
-    return "timecraft" if env.get("TIMECRAFT") else (runtime or RUNTIMES[0])
+    """The runtime the guests will run on: the one the list's runtime entries name."""
+    if env.get("TIMECRAFT"):
+        return "timecraft"
+    # The built-in host's own default (host/cli.py).
+    return runtime or env.get("TIMECRAFT_PYTHON_RUNTIME") or RUNTIMES[0]
 
 
 def run_module(module: str, expectation: Expectation, tests: Path, runtime: str | None,
@@ -266,6 +270,7 @@ def main(argv: Sequence[str], strict: bool) -> int:
     if unknown:
         raise StageError(f"no such test module in Lib/test: {', '.join(unknown)}")
     runtime = runtime_name(options.runtime, os.environ)
+    host_runtime = None if runtime == "timecraft" else runtime
     LOGS.mkdir(parents=True, exist_ok=True)
     say(f"regrtest: {len(modules)} modules on {runtime}, {options.jobs} at a time; logs in {LOGS}")
     started = time.monotonic()
@@ -275,9 +280,14 @@ def main(argv: Sequence[str], strict: bool) -> int:
     with ThreadPoolExecutor(max_workers=options.jobs) as pool:
         futures = [(module, listed.expectation(module, runtime),
                     pool.submit(run_module, module, listed.expectation(module, runtime), tests,
-                                options.runtime, options.timeout)) for module in modules]
+                                host_runtime, options.timeout)) for module in modules]
         for module, expectation, future in futures:
-            result = future.result()
+            try:
+                result = future.result()
+            except KeyboardInterrupt:
+                # The running guests got the interrupt too; start no others.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
             results.append(result)
             say(f"{result.outcome:5} {module:32} {result.seconds:6.1f} s  {result.detail}")
             problem = judge(result, expectation)

@@ -134,3 +134,5 @@ def test_under_timecraft_the_runtime_is_timecraft() -> None:
     assert regrtest.runtime_name("wasmtime", {"TIMECRAFT": "timecraft"}) == "timecraft"
     assert regrtest.runtime_name(None, {}) == "builtin"
     assert regrtest.runtime_name("wasmtime", {}) == "wasmtime"
+    # The built-in host's default runtime can come from its environment.
+    assert regrtest.runtime_name(None, {"TIMECRAFT_PYTHON_RUNTIME": "wasmtime"}) == "wasmtime"
