@@ -38,6 +38,7 @@ from scripts.stamps import Stamp, fingerprint
 
 ROOT = layout.BUILD / "regrtest"
 TESTS_LIB = ROOT / "Lib"  # holds only the `test` package
+# Per runtime, so that runs on two runtimes can go on at the same time.
 LOGS = ROOT / "logs"
 SCRATCH = ROOT / "tmp"
 
@@ -181,11 +182,13 @@ def runtime_name(runtime: str | None, env: Mapping[str, str]) -> str:
     return runtime or env.get("TIMECRAFT_PYTHON_RUNTIME") or RUNTIMES[0]
 
 
-def run_module(module: str, expectation: Expectation, tests: Path, runtime: str | None,
+def run_module(module: str, expectation: Expectation, tests: Path, runtime: str,
                timeout: float) -> Result:
-    """Run one test module in its own guest with a fresh scratch folder as its cwd and TMPDIR."""
-    scratch = fresh_dir(SCRATCH / module)
-    log = LOGS / f"{module}.log"
+    """Run one test module on `runtime` (runtime_name's) in its own guest, in a fresh
+    scratch folder that is its cwd and TMPDIR."""
+    scratch_root = SCRATCH / runtime
+    scratch = fresh_dir(scratch_root / module)
+    log = LOGS / runtime / f"{module}.log"
     # regrtest would pick its temporary folder from sysconfig, which names
     # the build machine's source tree.
     args = ["-m", "test", "-v", "--tempdir", str(scratch)]
@@ -194,8 +197,9 @@ def run_module(module: str, expectation: Expectation, tests: Path, runtime: str 
     # The scratch folders' parent is granted too: os.makedirs(scratch), as
     # regrtest calls it, looks at the parent, which the built-in host would
     # otherwise hide (timecraft shows the whole file system).
-    command = guest_command(Guest(cwd=scratch, deps=tests, grants=(SCRATCH,)), [*args, module],
-                            extra_env={"TMPDIR": str(scratch)}, runtime=runtime)
+    command = guest_command(Guest(cwd=scratch, deps=tests, grants=(scratch_root,)), [*args, module],
+                            extra_env={"TMPDIR": str(scratch)},
+                            runtime=None if runtime == "timecraft" else runtime)
     started = time.monotonic()
     with log.open("w") as out:
         out.write("+ " + " ".join(command) + "\n")
@@ -270,9 +274,9 @@ def main(argv: Sequence[str], strict: bool) -> int:
     if unknown:
         raise StageError(f"no such test module in Lib/test: {', '.join(unknown)}")
     runtime = runtime_name(options.runtime, os.environ)
-    host_runtime = None if runtime == "timecraft" else runtime
-    LOGS.mkdir(parents=True, exist_ok=True)
-    say(f"regrtest: {len(modules)} modules on {runtime}, {options.jobs} at a time; logs in {LOGS}")
+    (LOGS / runtime).mkdir(parents=True, exist_ok=True)
+    say(f"regrtest: {len(modules)} modules on {runtime}, {options.jobs} at a time; "
+        f"logs in {LOGS / runtime}")
     started = time.monotonic()
     results: list[Result] = []
     failures: list[str] = []
@@ -280,7 +284,7 @@ def main(argv: Sequence[str], strict: bool) -> int:
     with ThreadPoolExecutor(max_workers=options.jobs) as pool:
         futures = [(module, listed.expectation(module, runtime),
                     pool.submit(run_module, module, listed.expectation(module, runtime), tests,
-                                host_runtime, options.timeout)) for module in modules]
+                                runtime, options.timeout)) for module in modules]
         for module, expectation, future in futures:
             try:
                 result = future.result()
