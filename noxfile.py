@@ -46,7 +46,7 @@ def toolchain(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def sources(session: nox.Session) -> None:
-    """Download the pinned CPython, wasi-libc and zlib sources into the user cache, verified."""
+    """Download every pinned source (sources.toml) into the user cache, verified."""
     stage(session)
 
 
@@ -62,7 +62,25 @@ def sockets(session: nox.Session) -> None:
     stage(session)
 
 
-@nox.session(python=PYTHON, requires=["sockets"])
+@nox.session(python=PYTHON, requires=["libc"])
+def sqlite(session: nox.Session) -> None:
+    """Build SQLite for wasm32-wasi (for the sqlite3 module)."""
+    stage(session)
+
+
+@nox.session(python=PYTHON, requires=["libc"])
+def bzip2(session: nox.Session) -> None:
+    """Build libbz2 for wasm32-wasi (for the bz2 module)."""
+    stage(session)
+
+
+@nox.session(python=PYTHON, requires=["libc"])
+def xz(session: nox.Session) -> None:
+    """Build liblzma from xz for wasm32-wasi (for the lzma module)."""
+    stage(session)
+
+
+@nox.session(python=PYTHON, requires=["sockets", "sqlite", "bzip2", "xz"])
 def cpython(session: nox.Session) -> None:
     """Build zlib and link python.wasm (configure only when its inputs changed)."""
     stage(session)
@@ -131,9 +149,16 @@ def sdk_tests(session: nox.Session) -> None:
     session.run("python", "-m", "coverage", "report", "--fail-under", "90", env=env)
 
 
+@nox.session(python=PYTHON, requires=["build"])
+def regrtest(session: nox.Session) -> None:
+    """CPython's Lib/test in python.wasm, a guest per module, checked against tests/regrtest.toml."""
+    install_host(session, "host")
+    session.run("python", "-m", "scripts", "regrtest", *session.posargs)
+
+
 @nox.session(python=PYTHON, requires=["unit-tests", "guest-tests", "sdk-tests"])
 def test(session: nox.Session) -> None:
-    """Run every test session."""
+    """Run every test session (the guest tests include regrtest's default selection)."""
     session.log("all test sessions passed")
 
 

@@ -18,10 +18,11 @@ from scripts.shell import StageError
 # Each build stage and the module that does its work.
 BUILD_STAGES: dict[str, str] = {
     "toolchain": "toolchain", "sources": "sources", "libc": "libc", "sockets": "sockets",
-    "cpython": "cpython", "optimize": "optimize", "stdlib": "stdlib", "build": "summary",
+    "sqlite": "sqlite", "bzip2": "bzip2", "xz": "xz", "cpython": "cpython",
+    "optimize": "optimize", "stdlib": "stdlib", "build": "summary",
 }
 # Commands that are not build stages; their arguments are their own.
-COMMANDS = ("run", "deps")
+COMMANDS = ("run", "deps", "regrtest")
 
 
 def main(argv: list[str]) -> int:

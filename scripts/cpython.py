@@ -1,11 +1,14 @@
-"""Stage `cpython`: zlib for wasm, then CPython configured for wasm32-wasi and `make python.wasm`."""
+"""Stage `cpython`: zlib for wasm, then CPython configured for wasm32-wasi and `make python.wasm`.
+
+The other C libraries (sqlite, bzip2, xz) come from their own stages (scripts/clibs.py).
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from scripts import layout, libc, reproducible, sockets, sources, toolchain
+from scripts import clibs, layout, libc, reproducible, sockets, sources, toolchain
 from scripts.options import BuildOptions
 from scripts.shell import StageError, fresh_dir, output, replace_dir, run, say
 from scripts.stamps import Stamp, fingerprint
@@ -24,14 +27,9 @@ def linked_wasm(options: BuildOptions) -> Path:
     return build_dir(options) / "python.wasm"
 
 
-def wasm_cc(tools: toolchain.Toolchain) -> str:
-    return " ".join([tools.cc, "--target=wasm32-wasi", f"--sysroot={layout.SYSROOT}",
-                     *reproducible.prefix_map_flags()])
-
-
 def build_zlib(tools: toolchain.Toolchain, options: BuildOptions) -> str:
     """Static zlib for wasm in build/zlib; returns its input key."""
-    env = {"CC": wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
+    env = {"CC": clibs.wasm_cc(tools), "AR": tools.ar, "RANLIB": tools.ranlib, "CFLAGS": "-O2"}
     key = fingerprint(sources.load_lock()["zlib"].key, libc.input_key(tools),
                       repr(sorted(env.items())))
     stamp = Stamp(STAMPS / "zlib", outputs=[ZLIB_PREFIX])
@@ -94,8 +92,9 @@ def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tupl
         "PKG_CONFIG_PATH": "",
         "ZLIB_CFLAGS": f"-I{ZLIB_PREFIX / 'include'}",
         "ZLIB_LIBS": f"-L{ZLIB_PREFIX / 'lib'} -lz",
-        "CC": wasm_cc(tools),
-        "CPP": f"{wasm_cc(tools)} -E",
+        **clibs.configure_env(),
+        "CC": clibs.wasm_cc(tools),
+        "CPP": f"{clibs.wasm_cc(tools)} -E",
         "AR": tools.ar,
         "RANLIB": tools.ranlib,
         "LDFLAGS": ldflags,
@@ -120,7 +119,8 @@ def relink_if_libraries_changed(options: BuildOptions) -> None:
     wasm = linked_wasm(options)
     if not wasm.exists():
         return
-    libraries = [layout.SYSROOT / "lib" / "wasm32-wasi" / "libc.a", ZLIB_PREFIX / "lib" / "libz.a"]
+    libraries = [layout.SYSROOT / "lib" / "wasm32-wasi" / "libc.a", ZLIB_PREFIX / "lib" / "libz.a",
+                 *clibs.archives()]
     if options.sockets:
         libraries.append(sockets.library(options))
     newest = max(path.stat().st_mtime for path in libraries if path.exists())
@@ -163,9 +163,12 @@ def forget_an_old_build_date(options: BuildOptions, epoch: int) -> None:
 def build(options: BuildOptions) -> None:
     tools = toolchain.load()
     zlib_key = build_zlib(tools, options)
+    clibs.require_built()
     src_key = prepare_source()
     command, env = configure_command(tools, options)
-    key = fingerprint(src_key, zlib_key, libc.input_key(tools), layout.CONFIG_SITE,
+    # A library's new version may change its headers, so it reconfigures;
+    # any other change to a library relinks (relink_if_libraries_changed).
+    key = fingerprint(src_key, zlib_key, clibs.sources_key(), libc.input_key(tools), layout.CONFIG_SITE,
                       repr(command), repr(sorted(env.items())))
     build = build_dir(options)
     stamp = Stamp(STAMPS / f"cpython-configure-{options.variant}", outputs=[build / "config.status"])

@@ -30,6 +30,8 @@ DEBIAN_PACKAGES = {
     "python3.11": "python3.11",
     "make": "make",
     "patch": "patch",
+    # Generates the SQLite amalgamation from Debian's SQLite source tree.
+    "tclsh": "tcl",
 }
 # (Toolchain field, tool, environment variable that names it instead).
 LLVM_TOOLS = (("ar", "llvm-ar", "AR"), ("nm", "llvm-nm", "NM"), ("ranlib", "llvm-ranlib", "RL"),
@@ -122,7 +124,7 @@ def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
         else:
             missing.append(tool)
     # Used by name by the stages; only their presence matters.
-    missing += [tool for tool in ("make", "patch") if which(tool) is None]
+    missing += [tool for tool in ("make", "patch", "tclsh") if which(tool) is None]
     if missing:
         return None, missing
     versions = {

@@ -14,7 +14,8 @@ from scripts.runtime import Guest, guest_command
 REQUIRED_EXTENSIONS = {"zlib", "_json", "_decimal", "pyexpat", "_sha256", "_sha512", "_md5",
                        "_sha1", "_sha3", "_blake2", "_struct", "math", "_datetime", "_random",
                        "_bisect", "_heapq", "array", "binascii", "select", "_socket",
-                       "unicodedata", "_elementtree", "_csv", "_pickle", "_asyncio"}
+                       "unicodedata", "_elementtree", "_csv", "_pickle", "_asyncio", "_sqlite3",
+                       "_bz2", "_lzma"}
 
 
 def test_interpreter_starts_and_reports_its_version(guest) -> None:

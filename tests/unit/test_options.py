@@ -114,8 +114,8 @@ def test_stages_run_in_order_through_requires() -> None:
             found |= {needed, *before(needed)}
         return found
 
-    assert before("build") == {"toolchain", "sources", "libc", "sockets", "cpython", "optimize",
-                               "stdlib"}
-    assert before("cpython") == {"toolchain", "sources", "libc", "sockets"}
+    assert before("build") == {"toolchain", "sources", "libc", "sockets", "sqlite", "bzip2", "xz",
+                               "cpython", "optimize", "stdlib"}
+    assert before("cpython") == {"toolchain", "sources", "libc", "sockets", "sqlite", "bzip2", "xz"}
     for name in ("run", "guest-tests", "sdk-tests", "bench-host"):
         assert "build" in sessions[name].requires

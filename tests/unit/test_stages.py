@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scripts import __main__ as entry
-from scripts import cpython, libc, optimize, reproducible, summary
+from scripts import clibs, cpython, libc, optimize, reproducible, summary
 from scripts.options import BuildOptions
 from scripts.toolchain import Toolchain
 
@@ -43,7 +43,7 @@ def test_configure_records_a_relative_source_directory(no_config_guess: None) ->
 
 def test_every_c_compile_maps_the_checkout_path() -> None:
     flag = reproducible.prefix_map_flags()[0]
-    assert flag in cpython.wasm_cc(TOOLS).split()  # zlib and CPython
+    assert flag in clibs.wasm_cc(TOOLS).split()  # zlib, CPython and the libraries
     assert flag in libc.cflags().split()
 
 
@@ -94,7 +94,7 @@ def test_manifest_records_inputs_outputs_toolchain_and_options(tmp_path: Path,
     monkeypatch.setattr(summary.layout, "STDLIB_ZIP", dist / "python311.zip")
     monkeypatch.setattr(summary, "own_input_hashes", lambda: {"python/patches/x.patch": "ab"})
     data = summary.manifest(BuildOptions(debug=True), TOOLS, 1700000000)
-    assert set(data["sources"]) == {"cpython", "wasi-libc", "zlib"}
+    assert set(data["sources"]) == {"cpython", "wasi-libc", "zlib", "sqlite", "bzip2", "xz"}
     assert data["sources"]["cpython"]["version"] == "3.11.2"
     assert data["outputs"]["python.wasm"]["path"] == "dist/python.wasm"
     assert data["outputs"]["python.wasm"]["size"] == len(b"artifact python.wasm")

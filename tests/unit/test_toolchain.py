@@ -14,7 +14,7 @@ def test_nothing_on_the_path_reports_every_tool_missing(monkeypatch: pytest.Monk
     found, missing = toolchain.detect({})
     assert found is None
     assert missing == ["clang", "llvm-ar", "llvm-nm", "llvm-ranlib", "wasm-ld",
-                       "libclang_rt.builtins-wasm32.a", "wasm-opt", "zip", "python3.11", "make", "patch"]
+                       "libclang_rt.builtins-wasm32.a", "wasm-opt", "zip", "python3.11", "make", "patch", "tclsh"]
 
 
 def test_a_machine_with_nothing_installs_every_package_in_one_go(monkeypatch: pytest.MonkeyPatch,
@@ -25,7 +25,7 @@ def test_a_machine_with_nothing_installs_every_package_in_one_go(monkeypatch: py
     _, missing = toolchain.detect({})
     assert toolchain.install_command(missing)[4:] == [
         "binaryen", "clang-16", "libclang-rt-16-dev-wasm32", "lld-16", "llvm-16", "make", "patch",
-        "python3.11", "zip"]
+        "python3.11", "tcl", "zip"]
 
 
 def test_llvm_tools_named_by_the_environment_are_not_installed(monkeypatch: pytest.MonkeyPatch,
@@ -88,7 +88,8 @@ def test_missing_tools_without_root_fail_with_the_install_command(
 
 def test_every_tool_the_stage_looks_for_has_a_package() -> None:
     names = ["clang", "llvm-ar", "llvm-nm", "llvm-ranlib", "wasm-ld",
-             "libclang_rt.builtins-wasm32.a", "wasm-opt", "zip", "python3.11", "make", "patch"]
+             "libclang_rt.builtins-wasm32.a", "wasm-opt", "zip", "python3.11", "make", "patch",
+             "tclsh"]
     assert toolchain.install_command(names)[-1] == "zip"
     assert set(names) <= set(toolchain.DEBIAN_PACKAGES)
 
