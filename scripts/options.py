@@ -7,6 +7,11 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+OPT_LEVELS = ("s", "z", "1", "2", "3")
+WASM_OPT_LEVELS = ("1", "2", "3", "4", "s", "z")
+DEFAULT_OPT_LEVEL = "s"
+DEFAULT_WASM_OPT_LEVEL = "2"
+
 
 @dataclass(frozen=True)
 class BuildOptions:
@@ -14,11 +19,16 @@ class BuildOptions:
     optimize: bool = True
     sockets: bool = True
     jobs: int = 2
+    # Release builds only: clang's -O level for CPython and wasm-opt's level,
+    # the speed/size trade measured by `nox -s bench-guest` (README).
+    opt_level: str = DEFAULT_OPT_LEVEL
+    wasm_opt_level: str = DEFAULT_WASM_OPT_LEVEL
 
     @property
     def variant(self) -> str:
         """Name of the build folder; variants live side by side so switching is cheap."""
-        return ("debug" if self.debug else "release") + ("" if self.sockets else "-nosockets")
+        level = "" if self.debug or self.opt_level == DEFAULT_OPT_LEVEL else f"-O{self.opt_level}"
+        return ("debug" if self.debug else "release") + level + ("" if self.sockets else "-nosockets")
 
     def describe(self) -> dict[str, object]:
         return {"debug": self.debug, "optimize": self.optimize, "sockets": self.sockets}
@@ -51,6 +61,13 @@ def build_parser(stage: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
                         default=not _switch(env, "NO_WASMEDGE"),
                         help="build without wasmedge_sock, for runtimes without the socket "
                         "extension (env NO_WASMEDGE=1)")
+    parser.add_argument("--opt-level", choices=OPT_LEVELS,
+                        default=env.get("OPT_LEVEL") or DEFAULT_OPT_LEVEL,
+                        help="clang's -O level for a release CPython (env OPT_LEVEL=N; "
+                        "default: %(default)s)")
+    parser.add_argument("--wasm-opt-level", choices=WASM_OPT_LEVELS,
+                        default=env.get("WASM_OPT_LEVEL") or DEFAULT_WASM_OPT_LEVEL,
+                        help="wasm-opt's -O level (env WASM_OPT_LEVEL=N; default: %(default)s)")
     parser.add_argument("-j", "--jobs", type=_jobs, default=env.get("JOBS") or "0",
                         help="parallel compile jobs (env JOBS=N; default: %(default)s, the CPUs)")
     return parser
@@ -72,4 +89,5 @@ def parse_build_options(
                      "options only (under Nox: the environment switches DEBUG=1, NO_OPT=1, "
                      "NO_WASMEDGE=1, JOBS=N)")
     return BuildOptions(debug=namespace.debug, optimize=namespace.optimize,
-                        sockets=namespace.sockets, jobs=namespace.jobs)
+                        sockets=namespace.sockets, jobs=namespace.jobs,
+                        opt_level=namespace.opt_level, wasm_opt_level=namespace.wasm_opt_level)
