@@ -17,7 +17,8 @@ STAMPS = layout.BUILD / "stamps"
 
 def release_opt(options: BuildOptions) -> str:
     """CPython's OPT for a release build (no -g: the optimize stage strips debug info)."""
-    return f"-DNDEBUG -fwrapv -O{options.opt_level} -Wall"
+    features = [f"-m{feature}" for feature in options.features]
+    return " ".join(["-DNDEBUG", "-fwrapv", f"-O{options.opt_level}", *features, "-Wall"])
 
 
 def build_dir(options: BuildOptions) -> Path:

@@ -11,6 +11,20 @@ OPT_LEVELS = ("s", "z", "1", "2", "3")
 WASM_OPT_LEVELS = ("1", "2", "3", "4", "s", "z")
 DEFAULT_OPT_LEVEL = "s"
 DEFAULT_WASM_OPT_LEVEL = "2"
+# WebAssembly core 2.0 proposals, all that timecraft (wazero 1.5) runs; threads,
+# tail calls, exception handling, GC and memory64 are not among them.
+WASM_FEATURES = ("bulk-memory", "simd128", "sign-ext", "nontrapping-fptoint", "multivalue",
+                 "reference-types")
+
+
+def _features(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in WASM_FEATURES]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unsupported WebAssembly feature(s) {', '.join(unknown)}: timecraft runs core 2.0 "
+            f"only; choose from {', '.join(WASM_FEATURES)}")
+    return names
 
 
 @dataclass(frozen=True)
@@ -23,11 +37,14 @@ class BuildOptions:
     # the speed/size trade measured by `nox -s bench-guest` (README).
     opt_level: str = DEFAULT_OPT_LEVEL
     wasm_opt_level: str = DEFAULT_WASM_OPT_LEVEL
+    features: tuple[str, ...] = ()  # extra -m<feature> flags for CPython (release builds)
 
     @property
     def variant(self) -> str:
         """Name of the build folder; variants live side by side so switching is cheap."""
         level = "" if self.debug or self.opt_level == DEFAULT_OPT_LEVEL else f"-O{self.opt_level}"
+        if not self.debug:
+            level += "".join(f"-{feature}" for feature in self.features)
         return ("debug" if self.debug else "release") + level + ("" if self.sockets else "-nosockets")
 
     def describe(self) -> dict[str, object]:
@@ -68,6 +85,9 @@ def build_parser(stage: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--wasm-opt-level", choices=WASM_OPT_LEVELS,
                         default=env.get("WASM_OPT_LEVEL") or DEFAULT_WASM_OPT_LEVEL,
                         help="wasm-opt's -O level (env WASM_OPT_LEVEL=N; default: %(default)s)")
+    parser.add_argument("--features", type=_features, default=env.get("WASM_FEATURES", ""),
+                        help="comma-separated WebAssembly core 2.0 features for a release "
+                        f"CPython, from {', '.join(WASM_FEATURES)} (env WASM_FEATURES=...)")
     parser.add_argument("-j", "--jobs", type=_jobs, default=env.get("JOBS") or "0",
                         help="parallel compile jobs (env JOBS=N; default: %(default)s, the CPUs)")
     return parser
@@ -90,4 +110,5 @@ def parse_build_options(
                      "NO_WASMEDGE=1, JOBS=N)")
     return BuildOptions(debug=namespace.debug, optimize=namespace.optimize,
                         sockets=namespace.sockets, jobs=namespace.jobs,
-                        opt_level=namespace.opt_level, wasm_opt_level=namespace.wasm_opt_level)
+                        opt_level=namespace.opt_level, wasm_opt_level=namespace.wasm_opt_level,
+                        features=namespace.features)
