@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 OPT_LEVELS = ("s", "z", "1", "2", "3")
@@ -15,6 +15,15 @@ DEFAULT_WASM_OPT_LEVEL = "2"
 # tail calls, exception handling, GC and memory64 are not among them.
 WASM_FEATURES = ("bulk-memory", "simd128", "sign-ext", "nontrapping-fptoint", "multivalue",
                  "reference-types")
+
+
+def _level(levels: Sequence[str]) -> Callable[[str], str]:
+    """An argparse type: one of `levels` (choices= would not check an environment default)."""
+    def level(text: str) -> str:
+        if text not in levels:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(levels)}, got {text!r}")
+        return text
+    return level
 
 
 def _features(text: str) -> tuple[str, ...]:
@@ -78,11 +87,11 @@ def build_parser(stage: str, env: Mapping[str, str]) -> argparse.ArgumentParser:
                         default=not _switch(env, "NO_WASMEDGE"),
                         help="build without wasmedge_sock, for runtimes without the socket "
                         "extension (env NO_WASMEDGE=1)")
-    parser.add_argument("--opt-level", choices=OPT_LEVELS,
+    parser.add_argument("--opt-level", type=_level(OPT_LEVELS),
                         default=env.get("OPT_LEVEL") or DEFAULT_OPT_LEVEL,
                         help="clang's -O level for a release CPython (env OPT_LEVEL=N; "
                         "default: %(default)s)")
-    parser.add_argument("--wasm-opt-level", choices=WASM_OPT_LEVELS,
+    parser.add_argument("--wasm-opt-level", type=_level(WASM_OPT_LEVELS),
                         default=env.get("WASM_OPT_LEVEL") or DEFAULT_WASM_OPT_LEVEL,
                         help="wasm-opt's -O level (env WASM_OPT_LEVEL=N; default: %(default)s)")
     parser.add_argument("--features", type=_features, default=env.get("WASM_FEATURES", ""),
