@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, default=3,
                         help="runs of each workload per interpreter; the fastest counts "
                         "(default: %(default)s)")
+    parser.add_argument("--wasm", type=Path, action="append", metavar="FILE",
+                        help="a python.wasm to time instead of dist/'s, with dist/'s stdlib; "
+                        "repeat it to compare builds in one interleaved run")
     parser.add_argument("--only", nargs="+", choices=sorted(WORKLOADS), metavar="WORKLOAD",
                         help="run just these workloads")
     return parser
@@ -111,10 +114,10 @@ def run_native(name: str, loops: int, workdir: Path) -> float:
     return parse_seconds(name, "native", result.stdout)
 
 
-def run_guest(name: str, loops: int, workdir: Path) -> float:
+def run_guest(name: str, loops: int, workdir: Path, wasm: Path) -> float:
     args = [DRIVER.name, f"bm_{name}.py", str(loops)]
     try:
-        result = GuestRunner("builtin").run(args, cwd=workdir, grants=[workdir],
+        result = GuestRunner("builtin", wasm).run(args, cwd=workdir, grants=[workdir],
                                             timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired as error:
         raise MeasurementError(f"{name}: guest: no exit within {RUN_TIMEOUT} s") from error
@@ -124,30 +127,38 @@ def run_guest(name: str, loops: int, workdir: Path) -> float:
     return parse_seconds(name, "guest", result.stdout)
 
 
-def measure(names: Sequence[str], rounds: int, workdir: Path) -> dict[str, tuple[float, float]]:
-    """{workload: (fastest native seconds, fastest guest seconds)}."""
-    best: dict[str, tuple[float, float]] = {name: (math.inf, math.inf) for name in names}
+def measure(names: Sequence[str], rounds: int, workdir: Path,
+            wasms: Sequence[Path]) -> dict[str, list[float]]:
+    """{workload: [fastest native seconds, fastest seconds of each of `wasms`]}."""
+    best = {name: [math.inf] * (1 + len(wasms)) for name in names}
+    for wasm in wasms:
+        run_guest(names[0], 1, workdir, wasm)  # unmeasured: fills the compiled-module cache
     for number in range(1, rounds + 1):
         started = time.perf_counter()
         for name in names:
-            native = run_native(name, WORKLOADS[name], workdir)
-            guest = run_guest(name, WORKLOADS[name], workdir)
-            best[name] = (min(best[name][0], native), min(best[name][1], guest))
+            times = [run_native(name, WORKLOADS[name], workdir)]
+            times += [run_guest(name, WORKLOADS[name], workdir, wasm) for wasm in wasms]
+            best[name] = [min(old, new) for old, new in zip(best[name], times, strict=True)]
         say(f"bench-guest: round {number}/{rounds} took {time.perf_counter() - started:.0f} s")
     return best
 
 
-def report(best: dict[str, tuple[float, float]]) -> None:
+def report(best: dict[str, list[float]], wasms: Sequence[Path]) -> None:
+    """Native milliseconds, then each python.wasm's milliseconds and ratio to native."""
     width = max(len(name) for name in best)
-    print(f"{'workload':<{width}}  {'native ms':>10}  {'guest ms':>10}  {'ratio':>6}")
-    for name, (native, guest) in best.items():
-        print(f"{name:<{width}}  {native * 1e3:>10.1f}  {guest * 1e3:>10.1f}  "
-              f"{guest / native:>6.2f}")
-    ratios = [guest / native for native, guest in best.values()]
-    geomean = math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios))
-    print(f"{'geomean':<{width}}  {'':>10}  {'':>10}  {geomean:>6.2f}")
-    print(f"python.wasm: {layout.PYTHON_WASM.stat().st_size / 1e6:.2f} MB; native: "
-          f"{sys.version.split()[0]}")
+    print(f"{'workload':<{width}}  {'native ms':>10}" + "".join(
+        f"  {f'wasm{number} ms':>10}  {'ratio':>6}" for number in range(1, len(wasms) + 1)))
+    for name, (native, *guests) in best.items():
+        print(f"{name:<{width}}  {native * 1e3:>10.1f}" + "".join(
+            f"  {guest * 1e3:>10.1f}  {guest / native:>6.2f}" for guest in guests))
+    geomeans = []
+    for column in range(1, len(wasms) + 1):
+        ratios = [times[column] / times[0] for times in best.values()]
+        geomeans.append(math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios)))
+    print(f"{'geomean':<{width}}  {'':>10}" + "".join(f"  {'':>10}  {g:>6.2f}" for g in geomeans))
+    for number, wasm in enumerate(wasms, 1):
+        print(f"wasm{number}: {wasm} ({wasm.stat().st_size / 1e6:.2f} MB)")
+    print(f"native: CPython {sys.version.split()[0]}")
 
 
 def main(argv: list[str]) -> int:
@@ -155,16 +166,18 @@ def main(argv: list[str]) -> int:
     if args.rounds < 1:
         print("error: bench-guest: --rounds must be at least 1", file=sys.stderr)
         return 2
-    if not layout.PYTHON_WASM.is_file():
-        raise StageError(f"{layout.PYTHON_WASM} is missing: run `nox -s build` first")
+    wasms: list[Path] = [wasm.resolve() for wasm in args.wasm or [layout.PYTHON_WASM]]
+    for wasm in wasms:
+        if not wasm.is_file():
+            raise StageError(f"{wasm} is missing: run `nox -s build` first, or name a python.wasm")
     names = args.only or sorted(WORKLOADS)
     with tempfile.TemporaryDirectory(prefix="bench-guest-") as scratch:
         workdir = Path(scratch)
         stage_workloads(names, workdir)
         try:
-            best = measure(names, args.rounds, workdir)
+            best = measure(names, args.rounds, workdir, wasms)
         except MeasurementError as error:
             print(f"error: bench-guest: {error}", file=sys.stderr)
             return 1
-    report(best)
+    report(best, wasms)
     return 0
