@@ -184,6 +184,13 @@ def bench_deps(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", "deps", *session.posargs)
 
 
+@nox.session(name="bench-guest", python=PYTHON, requires=["build"])
+def bench_guest(session: nox.Session) -> None:
+    """Print guest compute speed: pyperformance workloads natively and in python.wasm, ratios."""
+    install_host(session, "bench")
+    session.run("python", "-m", "benchmarks", "guest", *session.posargs)
+
+
 LINTED = ("scripts", "host", "timecraft-sdk/src")
 # Type-checked on its own: beside host/ it would stand for the stdlib's ssl.
 SSL_OVERLAY = "python/Lib/ssl.py"

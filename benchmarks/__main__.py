@@ -1,4 +1,4 @@
-"""`python -m benchmarks {build,host,deps} [ARGS...]`: the benchmark sessions' entry point."""
+"""`python -m benchmarks {build,host,deps,guest} [ARGS...]`: the benchmark sessions' entry point."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 from scripts.shell import StageError
 
-BENCHMARKS = ("build", "host", "deps")
+BENCHMARKS = ("build", "host", "deps", "guest")
 
 
 def main(argv: list[str]) -> int:

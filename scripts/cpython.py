@@ -16,7 +16,12 @@ from scripts.stamps import Stamp, fingerprint
 ZLIB_PREFIX = layout.BUILD / "zlib"
 CPYTHON_SRC = layout.BUILD / "cpython-src"
 STAMPS = layout.BUILD / "stamps"
-RELEASE_OPT = "-DNDEBUG -fwrapv -Os -Wall"
+
+
+def release_opt(options: BuildOptions) -> str:
+    """CPython's OPT for a release build (no -g: the optimize stage strips debug info)."""
+    features = [f"-m{feature}" for feature in options.features]
+    return " ".join(["-DNDEBUG", "-fwrapv", f"-O{options.opt_level}", *features, "-Wall"])
 
 
 def build_dir(options: BuildOptions) -> Path:
@@ -104,7 +109,7 @@ def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tupl
         # Optimized for size: python.wasm is about 0.5 MB smaller after
         # wasm-opt than with CPython's -O3 (5.3 vs 5.85 MB), for CPU-bound code
         # about 4 % slower. No -g: the optimize stage strips debug info anyway.
-        env["OPT"] = RELEASE_OPT
+        env["OPT"] = release_opt(options)
     if not options.sockets:
         env["py_cv_module__socket"] = "n/a"
     return command, env

@@ -14,7 +14,8 @@ from scripts.stamps import Stamp, file_sha256, fingerprint
 
 def wasm_opt_flags(options: BuildOptions) -> list[str]:
     # Debug builds keep DWARF and names for debuggers and tracebacks.
-    return ["-O2", "--debuginfo"] if options.debug else ["-O2", "--strip-debug"]
+    level = f"-O{options.wasm_opt_level}"
+    return [level, "--debuginfo"] if options.debug else [level, "--strip-debug"]
 
 
 def optimized_wasm(options: BuildOptions) -> Path:

@@ -44,6 +44,7 @@ def _lock_timecraft() -> IO[str]:
 @dataclass
 class GuestRunner:
     runtime: str | None  # None: the command in $TIMECRAFT
+    python_wasm: Path | None = None  # None: dist/python.wasm
 
     @property
     def has_sockets(self) -> bool:
@@ -62,6 +63,8 @@ class GuestRunner:
         guest = Guest(cwd=cwd or Path.cwd(), grants=tuple(grants))
         if deps is not None:
             guest = replace(guest, deps=deps)
+        if self.python_wasm is not None:
+            guest = replace(guest, python_wasm=self.python_wasm)
         command = guest_command(guest, list(args), extra_env=extra_env, runtime=self.runtime)
         host_env = dict(os.environ)
         if ca_file is not None:

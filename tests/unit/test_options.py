@@ -119,3 +119,23 @@ def test_stages_run_in_order_through_requires() -> None:
     assert before("cpython") == {"toolchain", "sources", "libc", "sockets", "sqlite", "bzip2", "xz"}
     for name in ("run", "guest-tests", "sdk-tests", "bench-host"):
         assert "build" in sessions[name].requires
+
+
+def test_speed_switches_give_release_builds_their_own_folder() -> None:
+    env = {"OPT_LEVEL": "3", "WASM_FEATURES": "bulk-memory, simd128", "WASM_OPT_LEVEL": "4"}
+    options = parse_build_options("build", [], env)
+    assert (options.opt_level, options.wasm_opt_level) == ("3", "4")
+    assert options.features == ("bulk-memory", "simd128")
+    assert options.variant == "release-O3-bulk-memory-simd128"
+    # A debug build is not optimized by CPython's OPT: one folder whatever the level.
+    assert parse_build_options("build", [], {**env, "DEBUG": "1"}).variant == "debug"
+
+
+@pytest.mark.parametrize("env", [{"WASM_FEATURES": "threads"}, {"WASM_FEATURES": "tail-call"},
+                                 {"OPT_LEVEL": "fast"}])
+def test_a_switch_beyond_what_timecraft_runs_is_an_error(
+    env: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_build_options("build", [], env)
+    assert "error" in capsys.readouterr().err

@@ -30,7 +30,7 @@ def test_configure_links_the_sockets_library_and_enables_ipv6(no_config_guess: N
     assert env["CC"].startswith("/llvm/clang --target=wasm32-wasi --sysroot=")
     assert env["PKG_CONFIG_PATH"] == ""
     assert "--with-build-python=/bin/python3.11" in command
-    assert env["OPT"] == cpython.RELEASE_OPT
+    assert env["OPT"] == cpython.release_opt(BuildOptions())
 
 
 def test_configure_records_a_relative_source_directory(no_config_guess: None) -> None:

@@ -1,0 +1,183 @@
+"""`nox -s bench-guest`: guest compute speed, python.wasm against this machine's CPython 3.11.
+
+The workloads are pyperformance's own benchmark files (its package data), the
+ones that need neither third-party packages, native extensions nor data files.
+benchmarks/pyperf_driver.py runs each in process in both interpreters, so the
+interpreters' start is not timed. Native and guest runs alternate workload by
+workload, round after round, so load from elsewhere on the machine falls on
+both; the fastest of the rounds counts. Prints numbers only; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import json
+import math
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from scripts import layout
+from scripts.shell import StageError, say
+from tests.guest.guest_harness import GuestRunner
+
+DRIVER = Path(__file__).with_name("pyperf_driver.py")
+RUN_TIMEOUT = 600  # seconds per workload run; a stuck run fails the measurement
+# pyperformance benchmark -> timed loops, chosen so that each takes 0.1-0.5 s
+# natively here: long enough for timer noise not to matter, short enough for
+# three rounds of the suite under the guest to stay within minutes.
+WORKLOADS: dict[str, int] = {
+    "chaos": 1,
+    "comprehensions": 3000,
+    "coroutines": 3,
+    "decimal_factorial": 1,
+    "deltablue": 10,
+    "float": 1,
+    "generators": 1,
+    "go": 1,
+    "hexiom": 10,
+    "json_dumps": 3,
+    "json_loads": 300,
+    "nbody": 1,
+    "nqueens": 1,
+    "pidigits": 1,
+    "raytrace": 1,
+    "regex_effbot": 1,
+    "regex_v8": 2,
+    "richards": 1,
+    "spectral_norm": 1,
+    "unpack_sequence": 1000,
+}
+
+
+class MeasurementError(Exception):
+    """A workload could not be measured; the message says why, in one line."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nox -s bench-guest --",
+        description="Time pyperformance workloads natively and in python.wasm under the "
+        "built-in host, interleaved; print per-workload times, ratios and their geometric "
+        "mean. Asserts nothing.",
+    )
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each workload per interpreter; the fastest counts "
+                        "(default: %(default)s)")
+    parser.add_argument("--wasm", type=Path, action="append", metavar="FILE",
+                        help="a python.wasm to time instead of dist/'s, with dist/'s stdlib; "
+                        "repeat it to compare builds in one interleaved run")
+    parser.add_argument("--only", nargs="+", choices=sorted(WORKLOADS), metavar="WORKLOAD",
+                        help="run just these workloads")
+    return parser
+
+
+def suite_root() -> Path:
+    """pyperformance's benchmark folders, from the installed package's data."""
+    root = Path(str(importlib.resources.files("pyperformance"))) / "data-files" / "benchmarks"
+    if not root.is_dir():
+        raise StageError(f"pyperformance's benchmarks are not at {root}: is the pinned "
+                         "pyperformance (requirements/bench.txt) installed?")
+    return root
+
+
+def stage_workloads(names: Sequence[str], workdir: Path) -> None:
+    """Copy the driver and the benchmark files into the folder granted to the guest."""
+    root = suite_root()
+    shutil.copy(DRIVER, workdir / DRIVER.name)
+    for name in names:
+        source = root / f"bm_{name}" / "run_benchmark.py"
+        target = workdir / f"bm_{name}.py"
+        shutil.copy(source, target)
+
+
+def parse_seconds(name: str, who: str, stdout: str) -> float:
+    for line in stdout.splitlines():
+        record = json.loads(line)
+        if record.get("name") == name:
+            return float(record["seconds"])
+    raise MeasurementError(f"{name}: {who} printed no time for it")
+
+
+def run_native(name: str, loops: int, workdir: Path) -> float:
+    args = [sys.executable, DRIVER.name, f"bm_{name}.py", str(loops)]
+    result = subprocess.run(args, cwd=workdir, capture_output=True, text=True,
+                            timeout=RUN_TIMEOUT)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MeasurementError(f"{name}: native exit status {result.returncode}: {last}")
+    return parse_seconds(name, "native", result.stdout)
+
+
+def run_guest(name: str, loops: int, workdir: Path, wasm: Path) -> float:
+    args = [DRIVER.name, f"bm_{name}.py", str(loops)]
+    try:
+        result = GuestRunner("builtin", wasm).run(args, cwd=workdir, grants=[workdir],
+                                            timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired as error:
+        raise MeasurementError(f"{name}: guest: no exit within {RUN_TIMEOUT} s") from error
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise MeasurementError(f"{name}: guest exit status {result.returncode}: {last}")
+    return parse_seconds(name, "guest", result.stdout)
+
+
+def measure(names: Sequence[str], rounds: int, workdir: Path,
+            wasms: Sequence[Path]) -> dict[str, list[float]]:
+    """{workload: [fastest native seconds, fastest seconds of each of `wasms`]}."""
+    best = {name: [math.inf] * (1 + len(wasms)) for name in names}
+    for wasm in wasms:
+        run_guest(names[0], 1, workdir, wasm)  # unmeasured: fills the compiled-module cache
+    for number in range(1, rounds + 1):
+        started = time.perf_counter()
+        for name in names:
+            times = [run_native(name, WORKLOADS[name], workdir)]
+            times += [run_guest(name, WORKLOADS[name], workdir, wasm) for wasm in wasms]
+            best[name] = [min(old, new) for old, new in zip(best[name], times, strict=True)]
+        say(f"bench-guest: round {number}/{rounds} took {time.perf_counter() - started:.0f} s")
+    return best
+
+
+def report(best: dict[str, list[float]], wasms: Sequence[Path]) -> None:
+    """Native milliseconds, then each python.wasm's milliseconds and ratio to native."""
+    width = max(len(name) for name in best)
+    print(f"{'workload':<{width}}  {'native ms':>10}" + "".join(
+        f"  {f'wasm{number} ms':>10}  {'ratio':>6}" for number in range(1, len(wasms) + 1)))
+    for name, (native, *guests) in best.items():
+        print(f"{name:<{width}}  {native * 1e3:>10.1f}" + "".join(
+            f"  {guest * 1e3:>10.1f}  {guest / native:>6.2f}" for guest in guests))
+    geomeans = []
+    for column in range(1, len(wasms) + 1):
+        ratios = [times[column] / times[0] for times in best.values()]
+        geomeans.append(math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios)))
+    print(f"{'geomean':<{width}}  {'':>10}" + "".join(f"  {'':>10}  {g:>6.2f}" for g in geomeans))
+    for number, wasm in enumerate(wasms, 1):
+        print(f"wasm{number}: {wasm} ({wasm.stat().st_size / 1e6:.2f} MB)")
+    print(f"native: CPython {sys.version.split()[0]}")
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    if args.rounds < 1:
+        print("error: bench-guest: --rounds must be at least 1", file=sys.stderr)
+        return 2
+    wasms: list[Path] = [wasm.resolve() for wasm in args.wasm or [layout.PYTHON_WASM]]
+    for wasm in wasms:
+        if not wasm.is_file():
+            raise StageError(f"{wasm} is missing: run `nox -s build` first, or name a python.wasm")
+    names = args.only or sorted(WORKLOADS)
+    with tempfile.TemporaryDirectory(prefix="bench-guest-") as scratch:
+        workdir = Path(scratch)
+        stage_workloads(names, workdir)
+        try:
+            best = measure(names, args.rounds, workdir, wasms)
+        except MeasurementError as error:
+            print(f"error: bench-guest: {error}", file=sys.stderr)
+            return 1
+    report(best, wasms)
+    return 0
