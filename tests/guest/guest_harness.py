@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import subprocess
 import threading
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
+
+import pytest
 
 from host.htls import CERT_FILE_ENV
 from scripts import layout
@@ -136,3 +139,40 @@ class GuestRunner:
         result = self.run(["-c", code], **kwargs)  # type: ignore[arg-type]
         assert result.returncode == 0, f"guest failed ({result.returncode}):\n{result.stderr}"
         return result.stdout
+
+
+# How long a killed guest may take to close its pipes.
+KILLED_GUEST_TIMEOUT = 10
+
+
+def first_line(process: subprocess.Popen[str], timeout: float) -> str:
+    """The first line a started guest prints, failing the test if it prints none in time."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    line = process.stdout.readline() if ready else ""
+    if not line:
+        process.kill()
+        _, stderr = process.communicate(timeout=KILLED_GUEST_TIMEOUT)
+        pytest.fail(f"the guest printed no line within {timeout} s:\n{stderr}")
+    return line
+
+
+@contextmanager
+def talking_to(process: subprocess.Popen[str], what: str) -> Iterator[None]:
+    """Talk to a started guest server inside the block.
+
+    A failed exchange (OSError) ends the test with `what` and the guest's
+    stderr; a guest still running when the block is left is killed, so a
+    guest that never exits does not outlive the test.
+    """
+    try:
+        try:
+            yield
+        except OSError as error:
+            process.kill()
+            _, stderr = process.communicate()
+            pytest.fail(f"{what} failed: {error}\nguest stderr:\n{stderr}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

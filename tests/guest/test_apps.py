@@ -8,14 +8,12 @@ wheel, so this also exercises building them from their pinned sources.
 from __future__ import annotations
 
 import json
-import select
-import subprocess
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
-from guest_harness import PROGRAMS, GuestRunner
+from guest_harness import PROGRAMS, GuestRunner, first_line, talking_to
 
 from scripts import deps, layout
 
@@ -40,42 +38,22 @@ def test_the_packages_are_pure_python(app_deps: Path) -> None:
         assert (app_deps / name / "__init__.py").is_file()
 
 
-def first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    line = process.stdout.readline() if ready else ""
-    if not line:
-        process.kill()
-        _, stderr = process.communicate(timeout=IO_TIMEOUT)
-        pytest.fail(f"the guest printed no line within {timeout} s:\n{stderr}")
-    return line
-
-
 def test_a_flask_app_answers_get_and_post(guest: GuestRunner, app_deps: Path) -> None:
     if not guest.has_sockets:
         pytest.skip(f"the {guest.runtime} runtime has no sockets")
     process = guest.start([str(PROGRAMS / "flask_app.py")], grants=[PROGRAMS], deps=app_deps)
-    try:
+    with talking_to(process, "talking to the guest's Flask app"):
         port = int(first_line(process, GUEST_TIMEOUT))
         base = f"http://127.0.0.1:{port}"
-        try:
-            with urllib.request.urlopen(f"{base}/greet?name=%3Cwasm%3E",
-                                        timeout=IO_TIMEOUT) as response:
-                got = (response.status, response.headers.get_content_type(),
-                       response.read().decode())
-            form = urllib.parse.urlencode([("name", "guest"), ("colour", "blue & green")])
-            with urllib.request.urlopen(f"{base}/echo", data=form.encode(),
-                                        timeout=IO_TIMEOUT) as response:
-                posted = (response.status, response.read().decode())
-        except OSError as error:
-            process.kill()
-            _, stderr = process.communicate()
-            pytest.fail(f"talking to the guest's Flask app failed: {error}\nguest stderr:\n{stderr}")
+        with urllib.request.urlopen(f"{base}/greet?name=%3Cwasm%3E",
+                                    timeout=IO_TIMEOUT) as response:
+            got = (response.status, response.headers.get_content_type(),
+                   response.read().decode())
+        form = urllib.parse.urlencode([("name", "guest"), ("colour", "blue & green")])
+        with urllib.request.urlopen(f"{base}/echo", data=form.encode(),
+                                    timeout=IO_TIMEOUT) as response:
+            posted = (response.status, response.read().decode())
         _, stderr = process.communicate(timeout=GUEST_TIMEOUT)
-    finally:
-        if process.poll() is None:  # a guest that never exits must not outlive the test
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr
     assert got == (200, "text/html", ("<h1>Hello &lt;wasm&gt;!</h1>\n"
                    "<ul><li>jinja2</li><li>markupsafe</li><li>werkzeug</li></ul>"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import select
 import socket
 import socketserver
 import ssl
@@ -29,7 +28,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from guest_harness import HOST_SIDE, PROGRAMS, GuestRunner
+from guest_harness import HOST_SIDE, PROGRAMS, GuestRunner, first_line, talking_to
 
 # Every wait is bounded, so a broken host fails the test instead of hanging.
 IO_TIMEOUT = 10  # one socket operation, in the guest or in a host-side server
@@ -187,18 +186,6 @@ def net_guest(guest: GuestRunner) -> GuestRunner:
         pytest.skip(f"the {guest.runtime} runtime has no sockets: its WASI answers ENOSYS "
                     "to every socket call")
     return guest
-
-
-def first_line(process: subprocess.Popen[str], timeout: float) -> str:
-    """The first line a started guest prints, failing if it prints none in time."""
-    assert process.stdout is not None
-    ready, _, _ = select.select([process.stdout], [], [], timeout)
-    line = process.stdout.readline() if ready else ""
-    if not line:
-        process.kill()
-        _, stderr = process.communicate(timeout=IO_TIMEOUT)
-        pytest.fail(f"the guest printed no line within {timeout} s:\n{stderr}")
-    return line
 
 
 # -- tests that run on every runtime --------------------------------------------------
@@ -394,21 +381,12 @@ def test_a_certificate_for_another_name_is_rejected(net_guest: GuestRunner,
 
 def test_the_guest_serves_http_to_a_host_client(net_guest: GuestRunner) -> None:
     process = net_guest.start([str(PROGRAMS / "serve_http_once.py")], grants=[PROGRAMS])
-    try:
+    with talking_to(process, "fetching from the guest"):
         port = int(first_line(process, GUEST_TIMEOUT))
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/from-the-host",
-                                        timeout=IO_TIMEOUT) as response:
-                status, body = response.status, response.read().decode()
-        except OSError as error:
-            process.kill()
-            _, stderr = process.communicate()
-            pytest.fail(f"fetching from the guest failed: {error}\nguest stderr:\n{stderr}")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/from-the-host",
+                                    timeout=IO_TIMEOUT) as response:
+            status, body = response.status, response.read().decode()
         _, stderr = process.communicate(timeout=GUEST_TIMEOUT)
-    finally:
-        if process.poll() is None:  # a guest that never exits must not outlive the test
-            process.kill()
-            process.communicate()
     assert process.returncode == 0, stderr
     assert (status, body) == (200, "python.wasm served /from-the-host")
 

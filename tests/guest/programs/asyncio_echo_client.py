@@ -31,4 +31,5 @@ async def main(host: str, port: int) -> None:
     print(json.dumps(results))
 
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+if __name__ == "__main__":  # asyncio_echo_pair.py imports converse()
+    asyncio.run(main(sys.argv[1], int(sys.argv[2])))
