@@ -18,8 +18,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
-import pytest
-
 from host.htls import CERT_FILE_ENV
 from scripts import layout
 from scripts.runtime import Guest, guest_command
@@ -153,7 +151,7 @@ def first_line(process: subprocess.Popen[str], timeout: float) -> str:
     if not line:
         process.kill()
         _, stderr = process.communicate(timeout=KILLED_GUEST_TIMEOUT)
-        pytest.fail(f"the guest printed no line within {timeout} s:\n{stderr}")
+        raise AssertionError(f"the guest printed no line within {timeout} s:\n{stderr}")
     return line
 
 
@@ -171,7 +169,7 @@ def talking_to(process: subprocess.Popen[str], what: str) -> Iterator[None]:
         except OSError as error:
             process.kill()
             _, stderr = process.communicate()
-            pytest.fail(f"{what} failed: {error}\nguest stderr:\n{stderr}")
+            raise AssertionError(f"{what} failed: {error}\nguest stderr:\n{stderr}") from error
     finally:
         if process.poll() is None:
             process.kill()
