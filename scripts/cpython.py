@@ -79,13 +79,25 @@ def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tupl
         f"--build={build_triple}",
         f"--with-build-python={tools.build_python}",
         "--disable-test-modules",
+        # configure leaves pymalloc off for WASI; with it, allocation-heavy
+        # code runs about 2 % faster, 9 % for floats (README, Guest speed).
+        "--with-pymalloc",
     ]
     if options.debug:
         command.append("--with-pydebug")
+    else:
+        # Link-time optimization inlines across CPython's files: about 5 %
+        # faster guests for 0.2 MB (README, Guest speed). Debug builds skip it
+        # for quick relinks.
+        command.append("--with-lto=thin")
     libs = ""
-    ldflags = ""
+    ldflags = []
+    if not options.debug:
+        # Relinking after an edit recompiles only the changed files' code (a
+        # C edit: about 1 s instead of 20).
+        ldflags.append(f"-Wl,--thinlto-cache-dir={build_dir(options) / 'thinlto-cache'}")
     if options.sockets:
-        ldflags = f"-L{sockets.library_dir(options)}"
+        ldflags.append(f"-L{sockets.library_dir(options)}")
         libs = "-lwasmedge_sock"
         # configure turns IPv6 off for WASI unless asked; our sockets support it.
         command.append("--enable-ipv6")
@@ -102,8 +114,10 @@ def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tupl
         "CPP": f"{clibs.wasm_cc(tools)} -E",
         "AR": tools.ar,
         "RANLIB": tools.ranlib,
-        "LDFLAGS": ldflags,
+        "LDFLAGS": " ".join(ldflags),
         "LIBS": libs,
+        # --with-lto needs llvm-ar beside the compiler; ours is the toolchain's.
+        "LLVM_AR": tools.ar,
     }
     if not options.debug:
         # Optimized for size: python.wasm is about 0.5 MB smaller after

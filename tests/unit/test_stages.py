@@ -26,7 +26,7 @@ def test_configure_links_the_sockets_library_and_enables_ipv6(no_config_guess: N
     command, env = cpython.configure_command(TOOLS, BuildOptions())
     assert "--enable-ipv6" in command and "--with-pydebug" not in command
     assert env["LIBS"] == "-lwasmedge_sock"
-    assert env["LDFLAGS"] == f"-L{cpython.sockets.library_dir(BuildOptions())}"
+    assert f"-L{cpython.sockets.library_dir(BuildOptions())}" in env["LDFLAGS"].split()
     assert env["CC"].startswith("/llvm/clang --target=wasm32-wasi --sysroot=")
     assert env["PKG_CONFIG_PATH"] == ""
     assert "--with-build-python=/bin/python3.11" in command
@@ -50,6 +50,25 @@ def test_every_c_compile_maps_the_checkout_path() -> None:
 def test_a_debug_build_keeps_pydebugs_own_optimization_flags(no_config_guess: None) -> None:
     _, env = cpython.configure_command(TOOLS, BuildOptions(debug=True))
     assert "OPT" not in env
+
+
+def test_every_build_uses_pymalloc_which_configure_leaves_off_for_wasi(
+        no_config_guess: None) -> None:
+    for options in BuildOptions(), BuildOptions(debug=True):
+        command, _ = cpython.configure_command(TOOLS, options)
+        assert "--with-pymalloc" in command
+
+
+def test_a_release_build_links_with_thin_lto_and_a_cache_for_relinks(
+        no_config_guess: None) -> None:
+    command, env = cpython.configure_command(TOOLS, BuildOptions())
+    assert "--with-lto=thin" in command
+    assert env["LLVM_AR"] == TOOLS.ar
+    cache = cpython.build_dir(BuildOptions()) / "thinlto-cache"
+    assert f"-Wl,--thinlto-cache-dir={cache}" in env["LDFLAGS"].split()
+    # A debug build relinks in seconds without it.
+    command, env = cpython.configure_command(TOOLS, BuildOptions(debug=True))
+    assert "--with-lto=thin" not in command and "thinlto" not in env["LDFLAGS"]
 
 
 def test_configure_without_sockets_drops_the_socket_module(no_config_guess: None) -> None:
