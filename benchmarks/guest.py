@@ -15,6 +15,7 @@ import importlib.resources
 import json
 import math
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--wasm", type=Path, action="append", metavar="FILE",
                         help="a python.wasm to time instead of dist/'s, with dist/'s stdlib; "
                         "repeat it to compare builds in one interleaved run")
+    parser.add_argument("--starts", type=int, default=10,
+                        help="warm starts (`-c pass`) of each python.wasm; the median is "
+                        "shown (default: %(default)s)")
     parser.add_argument("--only", nargs="+", choices=sorted(WORKLOADS), metavar="WORKLOAD",
                         help="run just these workloads")
     return parser
@@ -143,7 +147,25 @@ def measure(names: Sequence[str], rounds: int, workdir: Path,
     return best
 
 
-def report(best: dict[str, list[float]], wasms: Sequence[Path]) -> None:
+def warm_starts(runs: int, workdir: Path, wasms: Sequence[Path]) -> list[float]:
+    """Median wall time of `python.wasm -c pass` for each of `wasms`, runs interleaved.
+
+    The issue's other bound: a faster interpreter must not start slower. The
+    measured workloads above already filled the compiled-module cache.
+    """
+    times: list[list[float]] = [[] for _ in wasms]
+    for _ in range(runs):
+        for column, wasm in enumerate(wasms):
+            started = time.perf_counter()
+            result = GuestRunner("builtin", wasm).run(["-c", "pass"], cwd=workdir,
+                                                      grants=[workdir], timeout=RUN_TIMEOUT)
+            if result.returncode != 0:
+                raise MeasurementError(f"warm start of {wasm}: exit status {result.returncode}")
+            times[column].append(time.perf_counter() - started)
+    return [statistics.median(column) for column in times]
+
+
+def report(best: dict[str, list[float]], wasms: Sequence[Path], starts: list[float]) -> None:
     """Native milliseconds, then each python.wasm's milliseconds and ratio to native."""
     width = max(len(name) for name in best)
     print(f"{'workload':<{width}}  {'native ms':>10}" + "".join(
@@ -156,15 +178,16 @@ def report(best: dict[str, list[float]], wasms: Sequence[Path]) -> None:
         ratios = [times[column] / times[0] for times in best.values()]
         geomeans.append(math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios)))
     print(f"{'geomean':<{width}}  {'':>10}" + "".join(f"  {'':>10}  {g:>6.2f}" for g in geomeans))
-    for number, wasm in enumerate(wasms, 1):
-        print(f"wasm{number}: {wasm} ({wasm.stat().st_size / 1e6:.2f} MB)")
+    for number, (wasm, start) in enumerate(zip(wasms, starts, strict=True), 1):
+        print(f"wasm{number}: {wasm} ({wasm.stat().st_size / 1e6:.2f} MB, "
+              f"warm start {start * 1e3:.0f} ms)")
     print(f"native: CPython {sys.version.split()[0]}")
 
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    if args.rounds < 1:
-        print("error: bench-guest: --rounds must be at least 1", file=sys.stderr)
+    if args.rounds < 1 or args.starts < 1:
+        print("error: bench-guest: --rounds and --starts must be at least 1", file=sys.stderr)
         return 2
     wasms: list[Path] = [wasm.resolve() for wasm in args.wasm or [layout.PYTHON_WASM]]
     for wasm in wasms:
@@ -176,8 +199,9 @@ def main(argv: list[str]) -> int:
         stage_workloads(names, workdir)
         try:
             best = measure(names, args.rounds, workdir, wasms)
+            starts = warm_starts(args.starts, workdir, wasms)
         except MeasurementError as error:
             print(f"error: bench-guest: {error}", file=sys.stderr)
             return 1
-    report(best, wasms)
+    report(best, wasms, starts)
     return 0
