@@ -23,6 +23,15 @@ def test_interpreter_starts_and_reports_its_version(guest) -> None:
     assert out.strip() == "(3, 11, 2) wasi"
 
 
+def test_objects_come_from_pymalloc(guest) -> None:
+    # configure leaves pymalloc off for WASI; the build turns it on for speed
+    # (README, Guest speed). Only pymalloc keeps size-class pools and arenas.
+    result = guest.run(["-c", "import sys; sys._debugmallocstats()"])
+    assert result.returncode == 0, result.stderr
+    assert "Small block threshold" in result.stderr
+    assert "# arenas allocated total" in result.stderr
+
+
 def test_exit_status_is_the_guests(guest) -> None:
     result = guest.run(["-c", "import sys; sys.exit(7)"])
     assert result.returncode == 7
