@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import random
 import socket
 import socketserver
 import ssl
@@ -216,6 +217,66 @@ def test_network_modules_and_requests_import(guest: GuestRunner, guest_deps: Pat
     assert requests_file.startswith(f"{guest_deps}/requests/")
     assert verifies and checks_name
     assert body == '{"a": 1}'
+
+
+def test_inet_ntoa_agrees_with_the_host_and_round_trips(guest: GuestRunner) -> None:
+    # Boundary bytes, and spread-out addresses from a fixed seed: the guest's
+    # libc must print each one exactly as the host's does.
+    rng = random.Random(20241129)
+    packed = [bytes(4), b"\xff" * 4, b"\x7f\x00\x00\x01", b"\x01\x00\x01\x00",
+              *(rng.randbytes(4) for _ in range(200))]
+    out = guest.python(
+        "import json, socket\n"
+        f"packed = [bytes.fromhex(item) for item in {[item.hex() for item in packed]!r}]\n"
+        "texts = [socket.inet_ntoa(item) for item in packed]\n"
+        "back = [socket.inet_aton(text) == item for text, item in zip(texts, packed)]\n"
+        "errors = []\n"
+        "for bad in (b'', b'\\x01\\x02\\x03', b'\\x01\\x02\\x03\\x04\\x05'):\n"
+        "    try:\n"
+        "        socket.inet_ntoa(bad)\n"
+        "    except OSError as error:\n"
+        "        errors.append(str(error))\n"
+        "    else:\n"
+        "        errors.append(None)\n"
+        "print(json.dumps([texts, back, errors, socket.inet_ntoa(socket.inet_aton('127.1'))]))")
+    texts, round_trips, errors, short_form = json.loads(out)
+    assert texts == [socket.inet_ntoa(item) for item in packed]
+    assert all(round_trips)
+    assert errors == ["packed IP wrong length for inet_ntoa"] * 3
+    assert short_form == "127.0.0.1"
+
+
+def test_services_come_from_the_built_in_table(guest: GuestRunner) -> None:
+    # WASI has no /etc/services: the sockets library answers from its table of
+    # IANA assignments, and an unknown name, port or protocol raises OSError as
+    # on Linux.
+    out = guest.python(
+        "import json, socket\n"
+        "def attempt(call, *args):\n"
+        "    try:\n"
+        "        return call(*args)\n"
+        "    except OverflowError:\n"
+        "        return 'OverflowError'\n"
+        "    except OSError as error:\n"
+        "        return 'OSError: ' + str(error)\n"
+        "by_name = [attempt(socket.getservbyname, *args) for args in (\n"
+        "    ('http', 'tcp'), ('https',), ('domain', 'udp'), ('ssh', 'tcp'), ('www', 'tcp'),\n"
+        "    ('submission', 'tcp'), ('imaps', 'tcp'), ('pop3s',), ('ftp',), ('telnet',),\n"
+        "    ('smtp', 'tcp'), ('pop3', 'tcp'), ('imap', 'tcp'), ('echo', 'udp'), ('tftp', 'udp'),\n"
+        "    ('no-such-service', 'tcp'), ('tftp', 'tcp'), ('http', 'sctp'), ('HTTP', 'tcp'))]\n"
+        "by_port = [attempt(socket.getservbyport, *args) for args in (\n"
+        "    (443, 'tcp'), (80,), (53, 'udp'), (22,), (587, 'tcp'), (993,), (995, 'tcp'),\n"
+        "    (514, 'tcp'), (514, 'udp'), (514,), (69,), (69, 'tcp'), (40000, 'tcp'),\n"
+        "    (80, 'sctp'), (-1,), (65536,))]\n"
+        "print(json.dumps([by_name, by_port]))")
+    by_name, by_port = json.loads(out)
+    no_service = "OSError: service/proto not found"
+    no_port = "OSError: port/proto not found"
+    assert by_name == [80, 443, 53, 22, 80, 587, 993, 995, 21, 23, 25, 110, 143, 7, 69,
+                       no_service, no_service, no_service, no_service]
+    assert by_port == ["https", "http", "domain", "ssh", "submission", "imaps", "pop3s",
+                       "shell", "syslog", "shell", "tftp", no_port, no_port, no_port,
+                       "OverflowError", "OverflowError"]
 
 
 # -- plain HTTP -----------------------------------------------------------------------------
@@ -537,3 +598,19 @@ def test_getaddrinfo_localhost_agrees_with_the_host(net_guest: GuestRunner) -> N
     assert [tuple(item) for item in addresses] == on_host
     assert numeric_host_refused
     assert by_name == socket.gethostbyname("localhost")
+
+
+def test_getnameinfo_names_well_known_services(net_guest: GuestRunner) -> None:
+    # As on Linux: the service's name unless NI_NUMERICSERV, the UDP one with
+    # NI_DGRAM, and the number for a port no service is known on.
+    out = net_guest.python(
+        "import json, socket\n"
+        "host = socket.NI_NUMERICHOST\n"
+        "print(json.dumps([socket.getnameinfo(address, flags) for address, flags in (\n"
+        "    (('127.0.0.1', 443), host), (('127.0.0.1', 443), host | socket.NI_NUMERICSERV),\n"
+        "    (('127.0.0.1', 514), host), (('127.0.0.1', 514), host | socket.NI_DGRAM),\n"
+        "    (('::1', 22), host), (('127.0.0.1', 40000), host))]))",
+        timeout=GUEST_TIMEOUT)
+    assert [tuple(item) for item in json.loads(out)] == [
+        ("127.0.0.1", "https"), ("127.0.0.1", "443"), ("127.0.0.1", "shell"),
+        ("127.0.0.1", "syslog"), ("::1", "ssh"), ("127.0.0.1", "40000")]

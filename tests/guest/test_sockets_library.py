@@ -1,6 +1,7 @@
 """wasmedge_sock's own C smoke test, built against the sysroot of the last build.
 
-It exercises the library without CPython in between: getaddrinfo, a TCP and
+It exercises the library without CPython in between: the services table
+(NULL and out-of-range arguments included), getaddrinfo, a TCP and
 a UDP round trip on loopback, socket options (wasmedge_sock/tests/sockets_smoke.c);
 a second build with TRACE=1 shows that refused hint options are traced.
 """

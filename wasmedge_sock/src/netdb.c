@@ -10,6 +10,7 @@
 
 #include "abi.h"
 #include "errors.h"
+#include "services.h"
 #include "trace.h"
 
 /* Results beyond this are dropped; "localhost" gives one or two addresses. */
@@ -384,9 +385,11 @@ const char *gai_strerror(int err)
 }
 
 /*
- * The ABI has no reverse lookup and no service database, so this answers
- * numerically, as if NI_NUMERICHOST and NI_NUMERICSERV were always given,
- * and fails when the caller insists on a name.
+ * The ABI has no reverse lookup, so the host is answered numerically, as if
+ * NI_NUMERICHOST were always given, and the call fails when the caller
+ * insists on a name. The service is named from the built-in table unless
+ * NI_NUMERICSERV is given, as on Linux; a port it does not know stays a
+ * number.
  */
 static int do_getnameinfo(const struct sockaddr *addr, socklen_t addr_len,
                           char *host, socklen_t host_len, char *serv,
@@ -417,7 +420,12 @@ static int do_getnameinfo(const struct sockaddr *addr, socklen_t addr_len,
             return EAI_OVERFLOW;
     }
     if (serv != NULL && serv_len > 0) {
-        int n = snprintf(serv, serv_len, "%u", port);
+        const service_t *known = NULL;
+        int n;
+        if (!(flags & NI_NUMERICSERV))
+            known = service_by_port(port, (flags & NI_DGRAM) ? SERVICE_UDP : SERVICE_TCP);
+        n = known ? snprintf(serv, serv_len, "%s", known->name)
+                  : snprintf(serv, serv_len, "%u", port);
         if (n < 0 || (socklen_t)n >= serv_len)
             return EAI_OVERFLOW;
     }

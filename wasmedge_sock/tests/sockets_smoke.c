@@ -1,6 +1,7 @@
 /*
- * Smoke test for libwasmedge_sock: resolves "localhost", then does a TCP and
- * a UDP round trip over IPv4 loopback within one process. Prints each step and
+ * Smoke test for libwasmedge_sock: looks up services in the built-in table,
+ * resolves "localhost", then does a TCP and a UDP round trip over IPv4
+ * loopback within one process. Prints each step and
  * exits non-zero if any failed. Needs a host with the WasmEdge v2 socket
  * functions; what it checks holds under timecraft (whose 127.0.0.1 is the
  * guest's own loopback) as well as under WasmEdge-like hosts.
@@ -248,9 +249,36 @@ out:
         close(b);
 }
 
+/* The built-in services table: no host call, and bad arguments give NULL. */
+static void test_services(void)
+{
+    struct servent *se = getservbyname("http", "tcp");
+    expect(se != NULL && ntohs((uint16_t)se->s_port) == 80 && strcmp(se->s_proto, "tcp") == 0,
+           "getservbyname(http, tcp) is 80/tcp");
+    se = getservbyname("domain", NULL);
+    expect(se != NULL && ntohs((uint16_t)se->s_port) == 53 && strcmp(se->s_proto, "tcp") == 0,
+           "getservbyname(domain, NULL) prefers tcp");
+    se = getservbyname("www", "tcp");
+    expect(se != NULL && strcmp(se->s_name, "http") == 0 && se->s_aliases[0] != NULL &&
+               strcmp(se->s_aliases[0], "www") == 0 && se->s_aliases[1] == NULL,
+           "an alias finds the service, with its aliases");
+    se = getservbyport(htons(443), "tcp");
+    expect(se != NULL && strcmp(se->s_name, "https") == 0, "getservbyport(443, tcp) is https");
+    se = getservbyport(htons(514), "udp");
+    expect(se != NULL && strcmp(se->s_name, "syslog") == 0 && strcmp(se->s_proto, "udp") == 0,
+           "getservbyport(514, udp) is syslog/udp");
+    expect(getservbyname("no-such-service", "tcp") == NULL, "unknown service: NULL");
+    expect(getservbyname("tftp", "tcp") == NULL, "service on another protocol: NULL");
+    expect(getservbyname("http", "sctp") == NULL, "unknown protocol: NULL");
+    expect(getservbyname(NULL, "tcp") == NULL, "NULL name: NULL");
+    expect(getservbyport(0x10000, "tcp") == NULL && getservbyport(-1, NULL) == NULL,
+           "a port out of range: NULL");
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
+    test_services();
     test_getaddrinfo();
     test_tcp();
     test_nonblocking_connect();
