@@ -24,7 +24,9 @@ from scripts.shell import StageError, say
 from scripts.stamps import file_sha256
 
 TARGETS = {"no-op build": 15.0, "stdlib after an overlay edit": 5.0}
-SIZE_TARGET_MB = 5.5
+# Issue 12's bound, which replaced the first 5.5 MB when sqlite3, bz2 and lzma
+# (0.8 MB) came in.
+SIZE_TARGET_MB = 6.5
 COPY_IGNORE = shutil.ignore_patterns(".git", ".nox", "build", "dist", "deps", "deps.new",
                                      "__pycache__", ".venv")
 ARTIFACTS = ("python.wasm", "python311.zip")
