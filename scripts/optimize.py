@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from scripts import cpython, layout, toolchain
+from scripts import cpython, layout, toolchain, wasm_features
 from scripts.options import BuildOptions
 from scripts.shell import StageError, publish, run, say
 from scripts.stamps import Stamp, file_sha256, fingerprint
@@ -27,6 +27,7 @@ def build(options: BuildOptions) -> None:
     linked = cpython.linked_wasm(options)
     if not linked.is_file():
         raise StageError(f"{linked} is missing: run `nox -s cpython` first")
+    wasm_features.check_core_2_0(linked)
     flags = wasm_opt_flags(options) if options.optimize else []
     optimized = optimized_wasm(options)
     stamp = Stamp(layout.BUILD / "stamps" / f"optimize-{options.variant}", outputs=[optimized])

@@ -16,15 +16,18 @@ from scripts.shell import StageError, output, run, say, which
 
 MIN_CLANG = 15
 BUILTINS = "libclang_rt.builtins-wasm32.a"
-# Debian/Ubuntu packages that provide each tool (build-notes: LLVM 16 has a
-# wasm32 compiler-rt package in Debian 12; 15 does not).
+# The LLVM release installed when there is no clang (build-notes: LLVM 16 has
+# a wasm32 compiler-rt package in Debian 12; 15 does not).
+DEFAULT_LLVM = 16
+# Debian/Ubuntu packages that provide each tool; {llvm} is the release of the
+# clang found (its linker, tools and compiler-rt must be of the same release).
 DEBIAN_PACKAGES = {
-    "clang": "clang-16",
-    "wasm-ld": "lld-16",
-    "llvm-ar": "llvm-16",
-    "llvm-nm": "llvm-16",
-    "llvm-ranlib": "llvm-16",
-    BUILTINS: "libclang-rt-16-dev-wasm32",
+    "clang": "clang-{llvm}",
+    "wasm-ld": "lld-{llvm}",
+    "llvm-ar": "llvm-{llvm}",
+    "llvm-nm": "llvm-{llvm}",
+    "llvm-ranlib": "llvm-{llvm}",
+    BUILTINS: "libclang-rt-{llvm}-dev-wasm32",
     "wasm-opt": "binaryen",
     "zip": "zip",
     "python3.11": "python3.11",
@@ -68,7 +71,11 @@ def clang_major(cc: str) -> int | None:
 
 def find_clang(env: Mapping[str, str]) -> str | None:
     if env.get("CC"):
-        return env["CC"]
+        # A bare name (CC=clang-19) is found on PATH, so that the LLVM tools
+        # installed beside the compiler it links to can be found too.
+        named = env["CC"]
+        on_path = which(named) if os.sep not in named else None
+        return str(on_path) if on_path else named
     if env.get("WASI_SDK_PATH"):
         return str(Path(env["WASI_SDK_PATH"]) / "bin" / "clang")
     for name in CLANG_CANDIDATES:
@@ -78,14 +85,19 @@ def find_clang(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def llvm_tool(cc: str, name: str, env_name: str, env: Mapping[str, str]) -> str | None:
-    """An LLVM tool from the environment, else the one installed beside `cc`."""
+def llvm_tool(cc: str, major: int, name: str, env_name: str, env: Mapping[str, str]) -> str | None:
+    """An LLVM tool from the environment, else the one of clang `cc`'s release (`major`).
+
+    A tool of another release cannot read the compiler's bitcode (thin LTO
+    archives and links), so the unversioned name on PATH (on Debian, the
+    default LLVM's) comes last: the tool installed beside `cc`, then NAME-MAJOR.
+    """
     if env.get(env_name):
         return env[env_name]
     beside = Path(cc).resolve().parent / name
     if beside.is_file():
         return str(beside)
-    found = which(name)
+    found = which(f"{name}-{major}") or which(name)
     return str(found) if found else None
 
 
@@ -104,7 +116,7 @@ def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
     else:
         found["cc"] = cc
         for key, tool, env_name in LLVM_TOOLS:
-            path = llvm_tool(cc, tool, env_name, env)
+            path = llvm_tool(cc, major, tool, env_name, env)
             if path:
                 found[key] = path
             else:
@@ -135,8 +147,8 @@ def detect(env: Mapping[str, str]) -> tuple[Toolchain | None, list[str]]:
     return Toolchain(versions=versions, **found), []
 
 
-def install_command(missing: Sequence[str]) -> list[str]:
-    packages = sorted({DEBIAN_PACKAGES[tool] for tool in missing})
+def install_command(missing: Sequence[str], llvm: int = DEFAULT_LLVM) -> list[str]:
+    packages = sorted({DEBIAN_PACKAGES[tool].format(llvm=llvm) for tool in missing})
     return ["apt-get", "install", "-y", "--no-install-recommends", *packages]
 
 
@@ -151,9 +163,9 @@ def can_install() -> list[str] | None:
     return None
 
 
-def install(missing: Sequence[str]) -> None:
+def install(missing: Sequence[str], llvm: int = DEFAULT_LLVM) -> None:
     prefix = can_install()
-    command = install_command(missing)
+    command = install_command(missing, llvm)
     if prefix is None:
         raise StageError(
             "missing tools: " + ", ".join(missing) + "\n"
@@ -175,14 +187,22 @@ def load() -> Toolchain:
     return Toolchain(**data)
 
 
+def llvm_release(env: Mapping[str, str]) -> int:
+    """The LLVM release whose packages complete the toolchain: the clang found's, else the default."""
+    cc = find_clang(env)
+    major = clang_major(cc) if cc else None
+    return major if major is not None and major >= MIN_CLANG else DEFAULT_LLVM
+
+
 def build(options: BuildOptions) -> None:
     toolchain, missing = detect(os.environ)
     if toolchain is None:
-        install(missing)
+        llvm = llvm_release(os.environ)
+        install(missing, llvm)
         toolchain, still_missing = detect(os.environ)
         if toolchain is None:
             raise StageError(
-                f"still missing after `{shlex.join(install_command(missing))}`: "
+                f"still missing after `{shlex.join(install_command(missing, llvm))}`: "
                 + ", ".join(still_missing) + "\n"
                 "install the package that provides each of them, or point CC/AR/NM/RL "
                 "(or WASI_SDK_PATH) at an LLVM with a wasm32 target"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -95,10 +96,104 @@ def test_every_tool_the_stage_looks_for_has_a_package() -> None:
 
 
 def test_llvm_tools_come_from_the_environment_first(tmp_path: Path) -> None:
-    assert toolchain.llvm_tool("/x/clang", "llvm-ar", "AR", {"AR": "/opt/ar"}) == "/opt/ar"
+    assert toolchain.llvm_tool("/x/clang", 16, "llvm-ar", "AR", {"AR": "/opt/ar"}) == "/opt/ar"
     beside = tmp_path / "llvm-nm"
     beside.write_text("")
-    assert toolchain.llvm_tool(str(tmp_path / "clang"), "llvm-nm", "NM", {}) == str(beside)
+    assert toolchain.llvm_tool(str(tmp_path / "clang"), 16, "llvm-nm", "NM", {}) == str(beside)
+
+
+def executable(path: Path, script: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n" + script + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def debian_llvm(root: Path, major: int) -> Path:
+    """Debian's layout of one LLVM release: its tools in llvm-N/bin, compiler-rt in its resource
+    folder, and only versioned links in bin/ (clang-N, llvm-ar-N...)."""
+    bin_dir = root / f"llvm-{major}" / "bin"
+    builtins = root / f"llvm-{major}" / "lib" / "clang" / str(major) / "lib" / "wasi" / toolchain.BUILTINS
+    builtins.parent.mkdir(parents=True)
+    builtins.write_text("")
+    executable(bin_dir / "clang", 'case "$*" in *-print-libgcc-file-name*) echo ' + str(builtins)
+               + f" ;; *) echo 'Debian clang version {major}.1.7' ;; esac")
+    (root / "bin").mkdir(exist_ok=True)
+    (root / "bin" / f"clang-{major}").symlink_to(bin_dir / "clang")
+    for tool in ("llvm-ar", "llvm-nm", "llvm-ranlib", "wasm-ld"):
+        (root / "bin" / f"{tool}-{major}").symlink_to(executable(bin_dir / tool, "true"))
+    return bin_dir
+
+
+@pytest.fixture
+def two_llvm_releases(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """LLVM 16 and 19 side by side, unversioned llvm-ar/nm/ranlib of a third release
+    (Debian 12's default LLVM 14) and the other tools on PATH."""
+    debian_llvm(tmp_path, 16)
+    debian_llvm(tmp_path, 19)
+    for tool in ("llvm-ar", "llvm-nm", "llvm-ranlib"):
+        executable(tmp_path / "llvm-14" / "bin" / tool, "true")
+        (tmp_path / "bin" / tool).symlink_to(tmp_path / "llvm-14" / "bin" / tool)
+    for tool in ("wasm-opt", "zip", "python3.11", "make", "patch", "tclsh"):
+        executable(tmp_path / "bin" / tool, f"echo '{tool} 1.0'")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    return tmp_path
+
+
+def test_cc_by_name_brings_the_llvm_tools_and_compiler_rt_of_its_release(
+    two_llvm_releases: Path,
+) -> None:
+    # CC=clang-19 once got Debian's unversioned llvm-ar (LLVM 14), which
+    # cannot read clang 19's thin LTO bitcode, and no wasm-ld at all.
+    found, missing = toolchain.detect({"CC": "clang-19"})
+    assert missing == []
+    assert found is not None
+    llvm19 = two_llvm_releases / "llvm-19"
+    assert found.cc == str(two_llvm_releases / "bin" / "clang-19")
+    assert (found.ar, found.nm, found.ranlib, found.wasm_ld) == tuple(
+        str(llvm19 / "bin" / tool) for tool in ("llvm-ar", "llvm-nm", "llvm-ranlib", "wasm-ld"))
+    assert found.builtins == str(llvm19 / "lib" / "clang" / "19" / "lib" / "wasi" / toolchain.BUILTINS)
+    assert found.versions["clang"] == "Debian clang version 19.1.7"
+
+
+def test_without_cc_the_first_candidate_is_used_with_its_own_tools(two_llvm_releases: Path) -> None:
+    found, _ = toolchain.detect({})
+    assert found is not None
+    assert found.cc == str(two_llvm_releases / "bin" / "clang-16")
+    assert found.ar == str(two_llvm_releases / "llvm-16" / "bin" / "llvm-ar")
+    assert "/16/" in found.builtins
+
+
+def test_tools_not_beside_clang_are_taken_by_their_versioned_name(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
+    # A clang copied out of its LLVM folder: the tools beside it are gone,
+    # llvm-ar-19 on PATH is still of its release, the unversioned one is not.
+    debian_llvm(tmp_path, 19)
+    lone = tmp_path / "lone" / "clang"
+    lone.parent.mkdir()
+    lone.symlink_to(tmp_path / "llvm-19" / "bin" / "clang")
+    shutil.copy(lone, tmp_path / "lone" / "clang-copy")
+    executable(tmp_path / "bin" / "llvm-ar", "true")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    copied = str(tmp_path / "lone" / "clang-copy")
+    assert toolchain.llvm_tool(copied, 19, "llvm-ar", "AR", {}) == str(tmp_path / "bin" / "llvm-ar-19")
+    assert toolchain.llvm_tool(copied, 18, "llvm-ar", "AR", {}) == str(tmp_path / "bin" / "llvm-ar")
+
+
+def test_missing_llvm_parts_are_installed_for_the_release_of_the_clang_found(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    # A machine whose only clang is 19 needs LLVM 19's linker and compiler-rt,
+    # not LLVM 16's.
+    executable(tmp_path / "clang-19", "echo 'clang version 19.1.7'")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    _, missing = toolchain.detect({"CC": "clang-19"})
+    assert "wasm-ld" in missing
+    assert toolchain.llvm_release({"CC": "clang-19"}) == 19
+    assert toolchain.install_command(["wasm-ld", toolchain.BUILTINS, "zip"],
+                                     toolchain.llvm_release({"CC": "clang-19"}))[4:] == [
+        "libclang-rt-19-dev-wasm32", "lld-19", "zip"]
+    assert toolchain.llvm_release({"CC": str(tmp_path / "none")}) == toolchain.DEFAULT_LLVM
 
 
 def test_load_without_a_toolchain_stage_says_what_to_run(monkeypatch: pytest.MonkeyPatch,
