@@ -124,6 +124,9 @@ def configure_command(tools: toolchain.Toolchain, options: BuildOptions) -> tupl
         # wasm-opt than with CPython's -O3 (5.3 vs 5.85 MB), for CPU-bound code
         # about 4 % slower. No -g: the optimize stage strips debug info anyway.
         env["OPT"] = release_opt(options)
+        # --with-lto adds -g to every compile and to the link when the
+        # compiler takes it: 27 MB of DWARF that the optimize stage strips.
+        env["ac_cv_prog_cc_g"] = "no"
     if not options.sockets:
         env["py_cv_module__socket"] = "n/a"
     return command, env

@@ -66,6 +66,8 @@ def test_a_release_build_links_with_thin_lto_and_a_cache_for_relinks(
     assert env["LLVM_AR"] == TOOLS.ar
     cache = cpython.build_dir(BuildOptions()) / "thinlto-cache"
     assert f"-Wl,--thinlto-cache-dir={cache}" in env["LDFLAGS"].split()
+    # Without this, --with-lto compiles and links with -g for the optimize stage to strip.
+    assert env["ac_cv_prog_cc_g"] == "no"
     # A debug build relinks in seconds without it.
     command, env = cpython.configure_command(TOOLS, BuildOptions(debug=True))
     assert "--with-lto=thin" not in command and "thinlto" not in env["LDFLAGS"]
