@@ -88,7 +88,7 @@ def cpython(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON, requires=["cpython"])
 def optimize(session: nox.Session) -> None:
-    """Check python.wasm uses WebAssembly core 2.0 only, wasm-opt it into dist/ (NO_OPT=1 skips wasm-opt)."""
+    """Check python.wasm is WebAssembly core 2.0, wasm-opt it into dist/ (NO_OPT=1: no wasm-opt)."""
     stage(session)
 
 
@@ -186,7 +186,7 @@ def bench_deps(session: nox.Session) -> None:
 
 @nox.session(name="bench-guest", python=PYTHON, requires=["build"])
 def bench_guest(session: nox.Session) -> None:
-    """Print guest compute speed (pyperformance workloads, native and in python.wasm, ratios) and warm start."""
+    """Print guest speed (pyperformance, native vs python.wasm, ratios) and warm start."""
     install_host(session, "bench")
     session.run("python", "-m", "benchmarks", "guest", *session.posargs)
 
