@@ -10,7 +10,7 @@ from dataclasses import dataclass
 OPT_LEVELS = ("s", "z", "1", "2", "3")
 WASM_OPT_LEVELS = ("1", "2", "3", "4", "s", "z")
 DEFAULT_OPT_LEVEL = "s"
-DEFAULT_WASM_OPT_LEVEL = "2"
+DEFAULT_WASM_OPT_LEVEL = "3"
 # WebAssembly core 2.0 proposals, all that timecraft (wazero 1.5) runs; threads,
 # tail calls, exception handling, GC and memory64 are not among them.
 WASM_FEATURES = ("bulk-memory", "simd128", "sign-ext", "nontrapping-fptoint", "multivalue",

@@ -32,6 +32,13 @@ def test_objects_come_from_pymalloc(guest) -> None:
     assert "# arenas allocated total" in result.stderr
 
 
+def test_str_hashes_are_siphash_as_natively(guest) -> None:
+    # A cross build assumed aligned access was required and fell back to FNV,
+    # which hash flooding defeats (PEP 456); python/config.site says why not.
+    out = guest.python("import sys; print(sys.hash_info.algorithm, sys.hash_info.seed_bits)")
+    assert out.split() == ["siphash13", "128"]
+
+
 def test_exit_status_is_the_guests(guest) -> None:
     result = guest.run(["-c", "import sys; sys.exit(7)"])
     assert result.returncode == 7
