@@ -65,7 +65,9 @@ def script_folder(python_args: Sequence[str], cwd: Path) -> Path | None:
     script = script_argument(python_args)
     if script is None:
         return None
-    folder = (cwd / script).resolve().parent
+    # The folder under the name the guest will open it by: `..` is resolved,
+    # symbolic links are not (the guest resolves those itself, within grants).
+    folder = Path(os.path.abspath(cwd / script)).parent
     if not folder.is_dir() or folder.is_relative_to(cwd) or folder == Path(folder.anchor):
         return None  # nothing to grant, already seen, or the whole file system
     return folder

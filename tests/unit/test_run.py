@@ -39,3 +39,6 @@ def test_a_script_outside_the_working_directory_brings_its_folder(tmp_path: Path
     assert script_folder(["-c", "pass"], work) is None
     # Never the whole file system.
     assert script_folder(["/x.py"], work) is None
+    # A folder reached through a symbolic link keeps the name given.
+    (tmp_path / "link").symlink_to(elsewhere)
+    assert script_folder([str(tmp_path / "link" / "x.py")], work) == tmp_path / "link"
