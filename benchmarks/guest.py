@@ -5,7 +5,8 @@ ones that need neither third-party packages, native extensions nor data files.
 benchmarks/pyperf_driver.py runs each in process in both interpreters, so the
 interpreters' start is not timed. Native and guest runs alternate workload by
 workload, round after round, so load from elsewhere on the machine falls on
-both; the fastest of the rounds counts. Prints numbers only; asserts nothing.
+both; the fastest of the rounds counts, and the spread of the rounds' own
+geomeans is shown beside it. Prints numbers only; asserts nothing.
 """
 
 from __future__ import annotations
@@ -131,20 +132,37 @@ def run_guest(name: str, loops: int, workdir: Path, wasm: Path) -> float:
     return parse_seconds(name, "guest", result.stdout)
 
 
+# {workload: [native seconds, seconds of each python.wasm]}
+Times = dict[str, list[float]]
+
+
 def measure(names: Sequence[str], rounds: int, workdir: Path,
-            wasms: Sequence[Path]) -> dict[str, list[float]]:
-    """{workload: [fastest native seconds, fastest seconds of each of `wasms`]}."""
-    best = {name: [math.inf] * (1 + len(wasms)) for name in names}
+            wasms: Sequence[Path]) -> list[Times]:
+    """The times of each round."""
     for wasm in wasms:
         run_guest(names[0], 1, workdir, wasm)  # unmeasured: fills the compiled-module cache
+    measured = []
     for number in range(1, rounds + 1):
         started = time.perf_counter()
+        times: Times = {}
         for name in names:
-            times = [run_native(name, WORKLOADS[name], workdir)]
-            times += [run_guest(name, WORKLOADS[name], workdir, wasm) for wasm in wasms]
-            best[name] = [min(old, new) for old, new in zip(best[name], times, strict=True)]
+            times[name] = [run_native(name, WORKLOADS[name], workdir)]
+            times[name] += [run_guest(name, WORKLOADS[name], workdir, wasm) for wasm in wasms]
+        measured.append(times)
         say(f"bench-guest: round {number}/{rounds} took {time.perf_counter() - started:.0f} s")
-    return best
+    return measured
+
+
+def fastest(rounds: Sequence[Times]) -> Times:
+    """Each workload's fastest time per interpreter over the rounds."""
+    return {name: [min(column) for column in zip(*(times[name] for times in rounds), strict=True)]
+            for name in rounds[0]}
+
+
+def geomean(times: Times, column: int) -> float:
+    """The geometric mean over the workloads of a python.wasm's time over native time."""
+    ratios = [row[column] / row[0] for row in times.values()]
+    return math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios))
 
 
 def warm_starts(runs: int, workdir: Path, wasms: Sequence[Path]) -> list[float]:
@@ -165,19 +183,25 @@ def warm_starts(runs: int, workdir: Path, wasms: Sequence[Path]) -> list[float]:
     return [statistics.median(column) for column in times]
 
 
-def report(best: dict[str, list[float]], wasms: Sequence[Path], starts: list[float]) -> None:
-    """Native milliseconds, then each python.wasm's milliseconds and ratio to native."""
-    width = max(len(name) for name in best)
+def report(rounds: Sequence[Times], wasms: Sequence[Path], starts: list[float]) -> None:
+    """Native milliseconds, then each python.wasm's milliseconds and ratio to native.
+
+    Below the geomean of the fastest times, the range of the rounds' own
+    geomeans shows how far one run can be trusted.
+    """
+    best = fastest(rounds)
+    width = max(len(name) for name in [*best, "of a round"])
     print(f"{'workload':<{width}}  {'native ms':>10}" + "".join(
         f"  {f'wasm{number} ms':>10}  {'ratio':>6}" for number in range(1, len(wasms) + 1)))
     for name, (native, *guests) in best.items():
         print(f"{name:<{width}}  {native * 1e3:>10.1f}" + "".join(
             f"  {guest * 1e3:>10.1f}  {guest / native:>6.2f}" for guest in guests))
-    geomeans = []
-    for column in range(1, len(wasms) + 1):
-        ratios = [times[column] / times[0] for times in best.values()]
-        geomeans.append(math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios)))
-    print(f"{'geomean':<{width}}  {'':>10}" + "".join(f"  {'':>10}  {g:>6.2f}" for g in geomeans))
+    columns = range(1, len(wasms) + 1)
+    print(f"{'geomean':<{width}}  {'':>10}" + "".join(
+        f"  {'':>10}  {geomean(best, column):>6.2f}" for column in columns))
+    spreads = [[geomean(times, column) for times in rounds] for column in columns]
+    print(f"{'of a round':<{width}}  {'':>10}" + "".join(
+        f"  {f'{min(spread):.2f} to {max(spread):.2f}':>18}" for spread in spreads))
     for number, (wasm, start) in enumerate(zip(wasms, starts, strict=True), 1):
         print(f"wasm{number}: {wasm} ({wasm.stat().st_size / 1e6:.2f} MB, "
               f"warm start {start * 1e3:.0f} ms)")
@@ -198,10 +222,10 @@ def main(argv: list[str]) -> int:
         workdir = Path(scratch)
         stage_workloads(names, workdir)
         try:
-            best = measure(names, args.rounds, workdir, wasms)
+            rounds = measure(names, args.rounds, workdir, wasms)
             starts = warm_starts(args.starts, workdir, wasms)
         except MeasurementError as error:
             print(f"error: bench-guest: {error}", file=sys.stderr)
             return 1
-    report(best, wasms, starts)
+    report(rounds, wasms, starts)
     return 0
