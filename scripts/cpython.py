@@ -18,10 +18,68 @@ CPYTHON_SRC = layout.BUILD / "cpython-src"
 STAMPS = layout.BUILD / "stamps"
 
 
-def release_opt(options: BuildOptions) -> str:
+# A size-optimized release build (the default, -Os: python.wasm has a 6.5 MB
+# bound) compiles the interpreter's core, which every program runs, at -O2:
+# about 1.5 % faster guests (README, Guest speed). Code that runs rarely or
+# once (the parser and compiler, start-up, codecs and modules' glue) is built
+# at -Oz, which pays for the core's 170 kB.
+HOT_OBJECTS = (
+    "Python/ceval.o", "Modules/_json.o", "Objects/abstract.o", "Objects/call.o",
+    "Objects/dictobject.o", "Objects/floatobject.o", "Objects/genobject.o",
+    "Objects/listobject.o", "Objects/longobject.o", "Objects/object.o", "Objects/obmalloc.o",
+    "Objects/tupleobject.o", "Objects/typeobject.o",
+)
+COLD_OBJECTS = (
+    "Parser/action_helpers.o", "Parser/myreadline.o", "Parser/parser.o", "Parser/peg_api.o",
+    "Parser/pegen.o", "Parser/pegen_errors.o", "Parser/string_parser.o", "Parser/token.o",
+    "Parser/tokenizer.o", "Python/Python-ast.o", "Python/ast.o", "Python/ast_opt.o",
+    "Python/ast_unparse.o", "Python/compile.o", "Python/symtable.o",
+    "Python/initconfig.o", "Python/pathconfig.o", "Python/preconfig.o", "Python/pylifecycle.o",
+    "Python/sysmodule.o", "Modules/getpath.o", "Modules/main.o",
+    "Modules/cjkcodecs/_codecs_cn.o", "Modules/cjkcodecs/_codecs_hk.o",
+    "Modules/cjkcodecs/_codecs_iso2022.o", "Modules/cjkcodecs/_codecs_jp.o",
+    "Modules/cjkcodecs/_codecs_kr.o", "Modules/cjkcodecs/_codecs_tw.o",
+    "Modules/cjkcodecs/multibytecodec.o", "Modules/unicodedata.o", "Objects/unicodectype.o",
+    "Modules/_sqlite/blob.o", "Modules/_sqlite/connection.o", "Modules/_sqlite/cursor.o",
+    "Modules/_sqlite/microprotocols.o", "Modules/_sqlite/module.o",
+    "Modules/_sqlite/prepare_protocol.o", "Modules/_sqlite/row.o", "Modules/_sqlite/statement.o",
+    "Modules/_sqlite/util.o", "Modules/_bz2module.o", "Modules/_lzmamodule.o",
+    "Modules/_csv.o", "Modules/_elementtree.o", "Modules/audioop.o", "Modules/cmathmodule.o",
+    "Modules/posixmodule.o", "Modules/pyexpat.o", "Modules/socketmodule.o",
+)
+# Target-specific OPT for those objects, passed to make beside CPython's Makefile.
+LEVELS_MAKEFILE = "object-opt-levels.mk"
+
+
+def release_opt(options: BuildOptions, level: str | None = None) -> str:
     """CPython's OPT for a release build (no -g: the optimize stage strips debug info)."""
     features = [f"-m{feature}" for feature in options.features]
-    return " ".join(["-DNDEBUG", "-fwrapv", f"-O{options.opt_level}", *features, "-Wall"])
+    return " ".join(["-DNDEBUG", "-fwrapv", f"-O{level or options.opt_level}", *features, "-Wall"])
+
+
+def object_levels(options: BuildOptions) -> dict[str, str]:
+    """Objects built at another -O level than the rest; none but in the default size build."""
+    if options.debug or options.opt_level != "s":
+        return {}
+    return {**dict.fromkeys(HOT_OBJECTS, "2"), **dict.fromkeys(COLD_OBJECTS, "z")}
+
+
+def levels_makefile(options: BuildOptions) -> str:
+    return "".join(f"{target}: OPT := {release_opt(options, level)}\n"
+                   for target, level in object_levels(options).items())
+
+
+def check_objects_are_built(options: BuildOptions, makefile: str) -> None:
+    """An object CPython no longer builds would silently keep the default level."""
+    missing = [target for target in object_levels(options) if target not in makefile]
+    if missing:
+        raise StageError(f"cpython: {', '.join(missing)} not in CPython's Makefile: a new CPython "
+                         "moved them; update HOT_OBJECTS/COLD_OBJECTS in scripts/cpython.py")
+
+
+def make_command(options: BuildOptions, *targets: str) -> list[str]:
+    """make in CPython's build folder, with the per-object optimization levels."""
+    return ["make", f"-j{options.jobs}", "-f", "Makefile", "-f", LEVELS_MAKEFILE, *targets]
 
 
 def build_dir(options: BuildOptions) -> Path:
@@ -190,21 +248,24 @@ def build(options: BuildOptions) -> None:
     command, env = configure_command(tools, options)
     # A library's new version may change its headers, so it reconfigures;
     # any other change to a library relinks (relink_if_libraries_changed).
+    levels = levels_makefile(options)
     key = fingerprint(src_key, zlib_key, clibs.sources_key(), libc.input_key(tools), layout.CONFIG_SITE,
-                      repr(command), repr(sorted(env.items())))
+                      repr(command), repr(sorted(env.items())), levels)
     build = build_dir(options)
     stamp = Stamp(STAMPS / f"cpython-configure-{options.variant}", outputs=[build / "config.status"])
     if not stamp.matches(key):
         # A stale tree would mix objects built with other settings into the link.
         fresh_dir(build)
         run(command, cwd=build, env=env, log=layout.LOGS / f"cpython-configure-{options.variant}.log")
+        check_objects_are_built(options, (build / "Makefile").read_text())
         stamp.record(key)
     else:
         say("cpython: configure up to date")
+    (build / LEVELS_MAKEFILE).write_text(levels)
     relink_if_libraries_changed(options)
     epoch = reproducible.source_date_epoch()
     forget_an_old_build_date(options, epoch)
-    run(["make", f"-j{options.jobs}", "python.wasm"], cwd=build,
+    run(make_command(options, "python.wasm"), cwd=build,
         env={reproducible.EPOCH_VARIABLE: str(epoch)},
         log=layout.LOGS / f"cpython-make-{options.variant}.log")
     say(f"cpython: {linked_wasm(options)}")

@@ -179,7 +179,8 @@ def build(options: BuildOptions) -> None:
     # The Python 3.11 that CPython's own build runs compiles the whole zip.
     tools = toolchain.load()
     # make knows when the stdlib sources or the build configuration changed.
-    run(["make", "wasm_stdlib"], cwd=build, log=layout.LOGS / f"stdlib-{options.variant}.log")
+    run(cpython.make_command(options, "wasm_stdlib"), cwd=build,
+        log=layout.LOGS / f"stdlib-{options.variant}.log")
     compiled = compile_base(options, tools)
     stdlib_zip = layout.BUILD / options.variant / "python311.zip"
     stamp = Stamp(layout.BUILD / "stamps" / f"stdlib-{options.variant}", outputs=[stdlib_zip])

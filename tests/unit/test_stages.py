@@ -9,6 +9,7 @@ import pytest
 from scripts import __main__ as entry
 from scripts import clibs, cpython, libc, optimize, reproducible, summary
 from scripts.options import BuildOptions
+from scripts.shell import StageError
 from scripts.toolchain import Toolchain
 
 TOOLS = Toolchain(cc="/llvm/clang", ar="/llvm/llvm-ar", nm="/llvm/llvm-nm", ranlib="/llvm/llvm-ranlib",
@@ -151,3 +152,24 @@ def test_entry_point_turns_stage_errors_into_one_line_and_status_1(
 def test_every_build_stage_has_a_build_function(stage: str) -> None:
     module = importlib.import_module(f"scripts.{entry.BUILD_STAGES[stage]}")
     assert callable(module.build)
+
+
+def test_the_hot_core_is_built_at_o2_and_cold_code_at_oz_in_the_default_build() -> None:
+    levels = cpython.levels_makefile(BuildOptions()).splitlines()
+    assert "Python/ceval.o: OPT := -DNDEBUG -fwrapv -O2 -Wall" in levels
+    assert "Parser/parser.o: OPT := -DNDEBUG -fwrapv -Oz -Wall" in levels
+    assert len(levels) == len(cpython.HOT_OBJECTS) + len(cpython.COLD_OBJECTS)
+    assert not set(cpython.HOT_OBJECTS) & set(cpython.COLD_OBJECTS)
+    # Other levels and debug builds compile everything alike.
+    assert cpython.levels_makefile(BuildOptions(opt_level="2")) == ""
+    assert cpython.levels_makefile(BuildOptions(debug=True)) == ""
+    assert cpython.make_command(BuildOptions(jobs=3), "python.wasm") == [
+        "make", "-j3", "-f", "Makefile", "-f", cpython.LEVELS_MAKEFILE, "python.wasm"]
+
+
+def test_an_object_cpython_no_longer_builds_stops_the_build() -> None:
+    makefile = " ".join([*cpython.HOT_OBJECTS, *cpython.COLD_OBJECTS])
+    cpython.check_objects_are_built(BuildOptions(), makefile)
+    with pytest.raises(StageError, match="Objects/genobject.o not in CPython's Makefile"):
+        cpython.check_objects_are_built(BuildOptions(),
+                                        makefile.replace("Objects/genobject.o", ""))
