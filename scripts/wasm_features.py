@@ -26,10 +26,7 @@ class _Reader:
         self.data, self.position, self.path = data, 0, path
 
     def byte(self) -> int:
-        if self.position >= len(self.data):
-            raise StageError(f"{self.path}: truncated WebAssembly module; rebuild it (`nox -s cpython`)")
-        self.position += 1
-        return self.data[self.position - 1]
+        return self.raw(1)[0]
 
     def uleb(self) -> int:
         value = shift = 0
