@@ -17,10 +17,18 @@ from scripts.stamps import Stamp, file_sha256, fingerprint
 # engine then kept less of the loop's state in registers: 3 % slower overall.
 # LLVM already inlined what is worth it (README, Guest speed).
 NO_ONE_CALLER_INLINING = "--one-caller-inline-max-function-size=0"
+# Lets wasm-opt fold `pointer + constant` into the offset of a load or store
+# (the engine then folds it into the machine instruction's address): about
+# 1 % faster and 40 kB smaller. The assumption is that no access reaches the
+# first 1 kB of memory by wrapping around from the top of the address space.
+# wasm-ld puts the C stack first (--stack-first), so those addresses are the
+# stack's deepest bytes, and only a stack overflow that already wrapped below
+# 0 would reach them that way: it now traps instead of corrupting the stack.
+LOW_MEMORY_UNUSED = "--low-memory-unused"
 
 
 def wasm_opt_flags(options: BuildOptions) -> list[str]:
-    level = [f"-O{options.wasm_opt_level}", NO_ONE_CALLER_INLINING]
+    level = [f"-O{options.wasm_opt_level}", NO_ONE_CALLER_INLINING, LOW_MEMORY_UNUSED]
     # Debug builds keep DWARF and names for debuggers and tracebacks.
     return [*level, "--debuginfo"] if options.debug else [*level, "--strip-debug"]
 

@@ -32,6 +32,40 @@ def test_objects_come_from_pymalloc(guest) -> None:
     assert "# arenas allocated total" in result.stderr
 
 
+ALLOCATE_AND_FREE = """
+import tracemalloc
+tracemalloc.start()
+# Each kind of call the allocator takes: malloc, calloc, realloc and free.
+data = [str(i) * 20 for i in range(20000)]
+zeros = bytearray(300000)
+grown = [None]
+for _ in range(5000):
+    grown.append(None)
+allocated = tracemalloc.get_traced_memory()[0]
+del data, zeros, grown
+freed = tracemalloc.get_traced_memory()[0]
+print(allocated, freed)
+"""
+
+
+def test_allocation_hooks_see_every_allocation_and_free(guest) -> None:
+    # pymalloc is called directly while no hook is installed
+    # (python/patches/0003); once tracemalloc installs its hooks, every
+    # allocation and free must go through them again.
+    allocated, freed = map(int, guest.python(ALLOCATE_AND_FREE).split())
+    assert allocated > 1_000_000
+    assert freed < allocated // 10
+
+
+def test_debug_allocator_hooks_find_no_mismatched_calls(guest) -> None:
+    # The debug hooks put a header around each block and check it on free and
+    # realloc: a block that bypassed them on one side and not the other would
+    # be a fatal "bad ID" error.
+    result = guest.run(["-c", ALLOCATE_AND_FREE], extra_env={"PYTHONMALLOC": "debug"})
+    assert result.returncode == 0, result.stderr
+    assert "Fatal Python error" not in result.stderr
+
+
 def test_str_hashes_are_siphash_as_natively(guest) -> None:
     # A cross build assumed aligned access was required and fell back to FNV,
     # which hash flooding defeats (PEP 456); python/config.site says why not.

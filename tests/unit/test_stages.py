@@ -103,6 +103,7 @@ def test_a_newer_library_forces_a_relink_only(tmp_path: Path, monkeypatch: pytes
 def test_wasm_opt_strips_debug_info_except_in_debug_builds() -> None:
     assert optimize.wasm_opt_flags(BuildOptions()) == [
         f"-O{BuildOptions().wasm_opt_level}", "--one-caller-inline-max-function-size=0",
+        "--low-memory-unused",
         "--strip-debug"]
     assert "--strip-debug" not in optimize.wasm_opt_flags(BuildOptions(debug=True))
 
