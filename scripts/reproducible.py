@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 
 from scripts import layout
 from scripts.shell import StageError, output, say
@@ -34,11 +35,19 @@ def without_checkout_path(text: str) -> str:
     return text.replace(str(layout.REPO), CHECKOUT_PATH)
 
 
-def source_date_epoch(env: Mapping[str, str] | None = None) -> int:
-    """The build date, in seconds since 1970: $SOURCE_DATE_EPOCH, else the commit's date.
+def dated_inputs() -> tuple[Path, ...]:
+    """What the build date follows: our build inputs and the stages that build them."""
+    return (*layout.OWN_INPUTS, layout.REPO / "scripts")
 
-    Outside a git checkout (a source tarball, a copy) it falls back to the
-    newest modification time of the build's own inputs, and says so.
+
+def source_date_epoch(env: Mapping[str, str] | None = None) -> int:
+    """The build date, in seconds since 1970: $SOURCE_DATE_EPOCH, else the date of
+    the last commit that changed the build's inputs or stages.
+
+    A commit that changes only documentation or tests keeps the date, so the
+    next build does not link python.wasm again. Outside a git checkout (a
+    source tarball, a copy) it falls back to the newest modification time of
+    those inputs, and says so.
     """
     env = os.environ if env is None else env
     value = env.get(EPOCH_VARIABLE, "")
@@ -48,10 +57,13 @@ def source_date_epoch(env: Mapping[str, str] | None = None) -> int:
                              f"since 1970: set it to one (such as `git log -1 --format=%ct`), "
                              "or unset it to use the commit's date")
         return int(value)
+    log: list[str | Path] = ["git", "-C", layout.REPO, "log", "-1", "--format=%ct"]
     try:
-        return int(output(["git", "-C", layout.REPO, "log", "-1", "--format=%ct"]))
+        paths = [str(path.relative_to(layout.REPO)) for path in dated_inputs()]
+        # In a history where no commit touches them, the newest commit dates the build.
+        return int(output([*log, "--", *paths]) or output(log))
     except (StageError, ValueError) as error:
-        newest = max((path.stat().st_mtime for root in layout.OWN_INPUTS
+        newest = max((path.stat().st_mtime for root in dated_inputs()
                       for path in files_under(root)), default=0.0)
         say(f"build date: no commit date ({str(error).splitlines()[0]}); using the newest "
             f"modification time of the build's inputs; set {EPOCH_VARIABLE} to choose it")

@@ -28,15 +28,42 @@ def test_a_malformed_source_date_epoch_is_refused(value: str) -> None:
         reproducible.source_date_epoch({"SOURCE_DATE_EPOCH": value})
 
 
-def test_by_default_the_build_date_is_the_commits(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    env = {**os.environ, "GIT_AUTHOR_DATE": "@1600000000 +0000",
-           "GIT_COMMITTER_DATE": "@1600000123 +0000", "GIT_AUTHOR_NAME": "t",
+def commit(repo: Path, date: int, *files: str) -> None:
+    """Commit `files` (written anew) in `repo`, dated `date`."""
+    env = {**os.environ, "GIT_AUTHOR_DATE": f"@{date - 100} +0000",
+           "GIT_COMMITTER_DATE": f"@{date} +0000", "GIT_AUTHOR_NAME": "t",
            "GIT_AUTHOR_EMAIL": "t@example.invalid", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.invalid"}
-    for command in (["git", "init", "-q"], ["git", "commit", "-q", "--allow-empty", "-m", "x"]):
-        subprocess.run(command, cwd=tmp_path, env=env, check=True)
+    if not (repo / ".git").exists():
+        subprocess.run(["git", "init", "-q"], cwd=repo, env=env, check=True)
+    for name in files:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(str(date))
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "x"], cwd=repo, env=env,
+                   check=True)
+
+
+def test_by_default_the_build_date_is_the_last_commit_that_changed_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(layout, "REPO", tmp_path)
+    monkeypatch.setattr(layout, "OWN_INPUTS", (tmp_path / "patches",))
+    commit(tmp_path, 1600000000, "patches/a.patch")
+    # Documentation and tests do not change what is built, nor its date:
+    # the next build need not link python.wasm again.
+    commit(tmp_path, 1600000500, "README.md", "tests/test_a.py")
+    assert reproducible.source_date_epoch({}) == 1600000000
+    commit(tmp_path, 1600000900, "scripts/stage.py")
+    assert reproducible.source_date_epoch({}) == 1600000900
+
+
+def test_without_a_commit_of_its_inputs_the_build_date_is_the_newest_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(layout, "REPO", tmp_path)
+    monkeypatch.setattr(layout, "OWN_INPUTS", (tmp_path / "patches",))
+    commit(tmp_path, 1600000123)
     assert reproducible.source_date_epoch({}) == 1600000123
 
 
