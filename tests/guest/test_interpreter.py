@@ -37,7 +37,7 @@ import tracemalloc
 tracemalloc.start()
 # Each kind of call the allocator takes: malloc, calloc, realloc and free.
 data = [str(i) * 20 for i in range(20000)]
-zeros = bytearray(300000)
+zeros = bytes(300000)  # calloc: bytes(n) asks for zeroed memory
 grown = [None]
 for _ in range(5000):
     grown.append(None)
